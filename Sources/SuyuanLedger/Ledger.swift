@@ -1,0 +1,230 @@
+import Dispatch
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanMerkle
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A source of the current time, injected so tests can decide "now".
+public typealias Clock = @Sendable () -> Timestamp
+
+/// The system's real-time clock.
+public let systemClock: Clock = {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Timestamp(nanoseconds: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+}
+
+/// The result of appending one statement.
+public struct Appended: Sendable, Equatable {
+    /// Its index in the ledger.
+    public let index: UInt64
+    /// Its entry's RFC 6962 leaf hash.
+    public let leafHash: Hash
+}
+
+/// An append-only ledger over a store: checks every statement (signature, kind, signer, time,
+/// duplicates) and appends it as a hash-chained entry, committed before it is acknowledged.
+public final class Ledger: Sendable {
+    /// Where entries live.
+    public let store: any LedgerStore
+    /// Entry 0's content.
+    public let genesis: Genesis
+    /// The statement kinds accepted.
+    public let rules: RuleBook
+    /// How far a statement's time may be from the recording time.
+    public let timeWindow: TimeWindow
+    private let clock: Clock
+
+    /// Opens an existing ledger: reads and checks entry 0.
+    public init(opening store: any LedgerStore, rules: RuleBook = .core, timeWindow: TimeWindow = .standard, clock: @escaping Clock = systemClock) throws {
+        guard let first = try store.entry(at: 0) else {
+            throw LedgerError.state("the ledger is empty; create it with `suyuan init`")
+        }
+        let e0 = try Entry(parsing: first.bytes)
+        guard e0.statement.kind == Genesis.kind else { throw LedgerError.corrupt("entry 0 is not a genesis statement") }
+        self.genesis = try Genesis(payload: e0.statement.payload)
+        self.store = store
+        self.rules = rules
+        self.timeWindow = timeWindow
+        self.clock = clock
+    }
+
+    /// Creates a ledger in an empty store by appending the operator-signed genesis statement.
+    public static func create(
+        in store: any LedgerStore, genesis: SignedStatement, rules: RuleBook = .core,
+        timeWindow: TimeWindow = .standard, clock: @escaping Clock = systemClock
+    ) throws -> Ledger {
+        guard genesis.statement.kind == Genesis.kind else { throw LedgerError.malformed("the first statement must be of kind genesis") }
+        try genesis.verifySignature()
+        let rule = try rules.rule(for: Genesis.kind)
+        try rule.validate(genesis.statement)
+        _ = try store.append { tx in
+            guard tx.tail.size == 0 else { throw LedgerError.state("this ledger already has \(tx.tail.size) entries; init only works on a new ledger") }
+            let now = clock()
+            try timeWindow.check(genesis.statement.time, recordedAt: now)
+            try rule.authorize(genesis.statement, signer: try genesis.statement.signerKey(),
+                               context: AppendContext(genesis: nil, index: 0, recordedAt: now))
+            return [NewEntry(entry: Entry(index: 0, prev: .zero, recordedAt: now, signed: genesis))]
+        }
+        return try Ledger(opening: store, rules: rules, timeWindow: timeWindow, clock: clock)
+    }
+
+    /// Appends a batch; each statement is accepted or rejected on its own. Accepted ones are committed
+    /// in one transaction, in the order given, before this returns.
+    public func append(_ batch: [SignedStatement]) throws -> [Result<Appended, LedgerError>] {
+        try appendBatch(batch, atomic: false)
+    }
+
+    /// Appends all of `batch` or, if any statement is refused, none of it (throws the first refusal,
+    /// naming its position).
+    public func appendAll(_ batch: [SignedStatement]) throws -> [Appended] {
+        try appendBatch(batch, atomic: true).map { try $0.get() }
+    }
+
+    private func appendBatch(_ batch: [SignedStatement], atomic: Bool) throws -> [Result<Appended, LedgerError>] {
+        if batch.isEmpty { return [] }
+        // Stateless checks in parallel on every core: signature, kind, payload shape.
+        let prechecked = Ledger.parallelMap(batch) { s -> Result<PublicKey, LedgerError> in
+            do throws(LedgerError) {
+                let key = try s.statement.signerKey()
+                try self.rules.rule(for: s.statement.kind).validate(s.statement)
+                try s.verifySignature()
+                return .success(key)
+            } catch { return .failure(error) }
+        }
+        if atomic, let (i, e) = prechecked.enumerated().lazy.compactMap({ i, r in r.failure.map { (i, $0) } }).first {
+            throw Ledger.positioned(e, i, batch.count)
+        }
+        var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
+        let stored = try store.append { tx in
+            let now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
+            var next = tx.tail.size
+            var prev = tx.tail.lastLeafHash
+            var seen: [Hash: UInt64] = [:]
+            var out: [NewEntry] = []
+            for (i, s) in batch.enumerated() {
+                do throws(LedgerError) {
+                    let key = try prechecked[i].get()
+                    try self.timeWindow.check(s.statement.time, recordedAt: now)
+                    let h = s.statementHash
+                    if let j = seen[h] { throw .duplicate(index: j) }
+                    let existing: UInt64?
+                    do { existing = try tx.index(ofStatement: h) } catch { throw .state("storage error: \(error)") }
+                    if let j = existing { throw .duplicate(index: j) }
+                    try self.rules.rule(for: s.statement.kind).authorize(
+                        s.statement, signer: key, context: AppendContext(genesis: self.genesis, index: next, recordedAt: now))
+                    let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, signed: s))
+                    out.append(e)
+                    seen[h] = next
+                    results[i] = .success(Appended(index: next, leafHash: e.leafHash))
+                    prev = e.leafHash
+                    next += 1
+                } catch {
+                    if atomic { throw Ledger.positioned(error, i, batch.count) }
+                    results[i] = .failure(error)
+                }
+            }
+            return out
+        }
+        precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
+        return results.map { $0! }
+    }
+
+    private static func positioned(_ e: LedgerError, _ i: Int, _ n: Int) -> LedgerError {
+        guard n > 1 else { return e }
+        switch e {
+        case .malformed(let s): return .malformed("statement \(i + 1) of \(n): \(s)")
+        case .badSignature(let s): return .badSignature("statement \(i + 1) of \(n): \(s)")
+        case .unauthorized(let s): return .unauthorized("statement \(i + 1) of \(n): \(s)")
+        case .timeOutOfWindow(let s): return .timeOutOfWindow("statement \(i + 1) of \(n): \(s)")
+        default: return e
+        }
+    }
+
+    /// Maps `items` with `transform` on all cores, preserving order.
+    static func parallelMap<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
+        let n = items.count
+        let workers = Swift.min(n, Swift.max(1, ProcessInfoCores.count))
+        if workers <= 1 || n < 8 { return items.map(transform) }
+        let out = UnsafeMutableBufferPointer<U?>.allocate(capacity: n)
+        out.initialize(repeating: nil)
+        defer { out.deinitialize(); out.deallocate() }
+        let sendableOut = UncheckedBuffer(buffer: out)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w * n / workers
+            let end = (w + 1) * n / workers
+            while i < end { sendableOut.buffer[i] = transform(items[i]); i += 1 }
+        }
+        return out.map { $0! }
+    }
+
+    // MARK: Reading
+
+    /// The number of entries.
+    public func size() throws -> UInt64 { try store.tail().size }
+
+    /// The Merkle root over the first `size` entries.
+    public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: store) }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries.
+    public func inclusionProof(index: UInt64, size: UInt64) throws -> [Hash] {
+        try RFC6962.inclusionProof(index: index, size: size, reader: store)
+    }
+
+    /// The consistency proof from the tree of `old` entries to that of `new`.
+    public func consistencyProof(from old: UInt64, to new: UInt64) throws -> [Hash] {
+        try RFC6962.consistencyProof(from: old, to: new, reader: store)
+    }
+
+    // MARK: Checkpoints
+
+    /// Signs a checkpoint over the current tree if it grew since the last one (or none exists), stores
+    /// it, and returns the latest checkpoint note.
+    @discardableResult
+    public func checkpoint(signer: NoteSigner) throws -> (note: [UInt8], size: UInt64, isNew: Bool) {
+        guard signer.verifierKey.publicKey == genesis.operatorKey.publicKey else {
+            throw LedgerError.unauthorized("checkpoints must be signed by the operator key named in genesis (\(genesis.operatorKey)); this key is \(signer.verifierKey)")
+        }
+        let size = try store.tail().size
+        if let last = try store.latestCheckpoint(), last.size >= size { return (last.note, last.size, false) }
+        let cp = try Checkpoint(origin: genesis.origin, size: size, root: try root(size: size))
+        let note = Array(try cp.sign(with: signer).encoded.utf8)
+        try store.saveCheckpoint(size: size, note: note)
+        return (note, size, true)
+    }
+
+    /// The latest stored checkpoint, verified with the operator key and against the stored tree.
+    public func latestVerifiedCheckpoint() throws -> VerifiedCheckpoint? {
+        guard let (size, note) = try store.latestCheckpoint() else { return nil }
+        let v = try Checkpoint.verify(note, trusting: [genesis.operatorKey])
+        guard v.checkpoint.size == size, v.checkpoint.origin == genesis.origin else {
+            throw LedgerError.corrupt("stored checkpoint for size \(size) says origin \(v.checkpoint.origin) size \(v.checkpoint.size)")
+        }
+        let root = try self.root(size: size)
+        guard root == v.checkpoint.root else {
+            throw LedgerError.corrupt("stored checkpoint at size \(size) has root \(v.checkpoint.root.hex) but the tree's root is \(root.hex)")
+        }
+        return v
+    }
+}
+
+extension Result {
+    var failure: Failure? { if case .failure(let e) = self { return e }; return nil }
+}
+
+/// The number of cores to use for parallel work.
+enum ProcessInfoCores {
+    static let count: Int = {
+        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return n > 0 ? Int(n) : 1
+    }()
+}
+
+struct UncheckedBuffer<U>: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<U?>
+}

@@ -1,0 +1,83 @@
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanMerkle
+
+/// An entry as stored: its index, canonical bytes and leaf hash.
+public struct StoredEntry: Sendable, Equatable {
+    /// Position in the ledger.
+    public let index: UInt64
+    /// The canonical entry bytes.
+    public let bytes: [UInt8]
+    /// The stored leaf hash (a store must keep it equal to `RFC6962.leafHash(bytes)`).
+    public let leafHash: Hash
+
+    public init(index: UInt64, bytes: [UInt8], leafHash: Hash) {
+        self.index = index; self.bytes = bytes; self.leafHash = leafHash
+    }
+}
+
+/// The end of the ledger as seen inside a write transaction.
+public struct LedgerTail: Sendable, Equatable {
+    /// Number of entries.
+    public let size: UInt64
+    /// Leaf hash of the last entry (`Hash.zero` when empty).
+    public let lastLeafHash: Hash
+    /// `recordedAt` of the last entry (nil when empty).
+    public let lastRecordedAt: Timestamp?
+
+    public init(size: UInt64, lastLeafHash: Hash, lastRecordedAt: Timestamp?) {
+        self.size = size; self.lastLeafHash = lastLeafHash; self.lastRecordedAt = lastRecordedAt
+    }
+}
+
+/// An entry ready to be written.
+public struct NewEntry: Sendable {
+    public let entry: Entry
+    public let leafHash: Hash
+    public let statementHash: Hash
+
+    public init(entry: Entry) {
+        self.entry = entry
+        self.leafHash = entry.leafHash
+        self.statementHash = entry.signed.statementHash
+    }
+}
+
+/// What a store offers the append pipeline while its write transaction is open.
+public protocol AppendTransaction {
+    /// The current end of the ledger.
+    var tail: LedgerTail { get }
+    /// The index of an entry whose statement has this hash, if any.
+    func index(ofStatement hash: Hash) throws -> UInt64?
+}
+
+/// Storage for one ledger. Implementations: `SQLiteLedgerStore` (the embedded default) and
+/// `MemoryLedgerStore` (tests). One conformance suite checks both.
+///
+/// A store persists entries, their leaf hashes, every complete Merkle subtree hash (so proofs cost
+/// O(log n) reads), and signed checkpoints. It never rewrites or removes any of them.
+public protocol LedgerStore: HashReader, AnyObject, Sendable {
+    /// The current end of the ledger (a fresh read).
+    func tail() throws -> LedgerTail
+    /// Up to `count` entries starting at `index`, in order.
+    func entries(from index: UInt64, count: Int) throws -> [StoredEntry]
+    /// Runs `build` inside one write transaction, serialised against every other writer (threads and
+    /// processes), persists what it returns — entries numbered from `tail.size` on, in order — with
+    /// their Merkle nodes, and commits before returning. If `build` throws, nothing is written.
+    func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry]
+    /// The newest stored checkpoint note (largest size), if any.
+    func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])?
+    /// Every stored checkpoint in increasing size.
+    func checkpoints() throws -> [(size: UInt64, note: [UInt8])]
+    /// Stores a signed checkpoint note for `size` (kept if one for that size already exists).
+    func saveCheckpoint(size: UInt64, note: [UInt8]) throws
+    /// A small configuration value (e.g. the operator key file path), or nil.
+    func setting(_ key: String) throws -> String?
+    /// Sets a configuration value.
+    func setSetting(_ key: String, _ value: String) throws
+}
+
+extension LedgerStore {
+    /// The entry at `index`, or nil beyond the end.
+    public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }
+}

@@ -1,0 +1,87 @@
+import Synchronization
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanMerkle
+
+/// A ledger store in memory, for tests and tools. Thread-safe; not persistent.
+public final class MemoryLedgerStore: LedgerStore {
+    private struct State {
+        var entries: [StoredEntry] = []
+        var nodes: [NodeID: Hash] = [:]
+        var frontier = MerkleFrontier()
+        var statements: [Hash: UInt64] = [:]
+        var checkpoints: [UInt64: [UInt8]] = [:]
+        var settings: [String: String] = [:]
+        var lastRecordedAt: Timestamp?
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func tail() throws -> LedgerTail {
+        state.withLock { s in
+            LedgerTail(size: UInt64(s.entries.count), lastLeafHash: s.entries.last?.leafHash ?? .zero, lastRecordedAt: s.lastRecordedAt)
+        }
+    }
+
+    public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
+        state.withLock { s in
+            guard index < UInt64(s.entries.count), count > 0 else { return [] }
+            let end = Swift.min(s.entries.count, Int(index) + count)
+            return Array(s.entries[Int(index)..<end])
+        }
+    }
+
+    public func hashes(for ids: [NodeID]) throws -> [Hash] {
+        try state.withLock { s in
+            try ids.map { id in
+                guard let h = s.nodes[id] else { throw LedgerError.corrupt("missing Merkle node level \(id.level) index \(id.index)") }
+                return h
+            }
+        }
+    }
+
+    private struct Tx: AppendTransaction {
+        let tail: LedgerTail
+        let statements: [Hash: UInt64]
+        func index(ofStatement hash: Hash) throws -> UInt64? { statements[hash] }
+    }
+
+    public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
+        try state.withLock { s in
+            let tail = LedgerTail(size: UInt64(s.entries.count), lastLeafHash: s.entries.last?.leafHash ?? .zero, lastRecordedAt: s.lastRecordedAt)
+            let new = try build(Tx(tail: tail, statements: s.statements))
+            var copy = s
+            var out: [StoredEntry] = []
+            for (k, n) in new.enumerated() {
+                let index = tail.size + UInt64(k)
+                guard n.entry.index == index else { throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected") }
+                let stored = StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash)
+                copy.entries.append(stored)
+                for (id, h) in copy.frontier.append(leafHash: n.leafHash) { copy.nodes[id] = h }
+                copy.statements[n.statementHash] = index
+                copy.lastRecordedAt = n.entry.recordedAt
+                out.append(stored)
+            }
+            s = copy
+            return out
+        }
+    }
+
+    public func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])? {
+        state.withLock { s in s.checkpoints.max { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    public func checkpoints() throws -> [(size: UInt64, note: [UInt8])] {
+        state.withLock { s in s.checkpoints.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    }
+
+    public func saveCheckpoint(size: UInt64, note: [UInt8]) throws {
+        state.withLock { s in if s.checkpoints[size] == nil { s.checkpoints[size] = note } }
+    }
+
+    public func setting(_ key: String) throws -> String? { state.withLock { $0.settings[key] } }
+
+    public func setSetting(_ key: String, _ value: String) throws { state.withLock { $0.settings[key] = value } }
+}

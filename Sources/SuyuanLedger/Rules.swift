@@ -1,0 +1,108 @@
+import SuyuanCrypto
+import SuyuanFormats
+
+/// What the ledger knows when it decides whether one statement may be appended at a given index.
+public struct AppendContext: Sendable {
+    /// The ledger's genesis (nil only while appending entry 0).
+    public let genesis: Genesis?
+    /// The index the statement would get.
+    public let index: UInt64
+    /// The time the entry would be recorded.
+    public let recordedAt: Timestamp
+}
+
+/// The rule for one statement kind: how its payload must look and who may sign it.
+public protocol StatementRule: Sendable {
+    /// The statement kind this rule governs.
+    var kind: String { get }
+    /// Checks the payload's shape. Pure: runs in parallel, before the write transaction.
+    func validate(_ statement: Statement) throws(LedgerError)
+    /// Decides whether `signer` may append this statement now. Runs inside the write transaction.
+    func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError)
+}
+
+/// The statement kinds a ledger accepts, by kind name.
+public struct RuleBook: Sendable {
+    private let rules: [String: any StatementRule]
+
+    /// A rule book from rules with distinct kinds (a later rule for the same kind replaces an earlier one).
+    public init(_ rules: [any StatementRule]) {
+        var m: [String: any StatementRule] = [:]
+        for r in rules { m[r.kind] = r }
+        self.rules = m
+    }
+
+    /// The rules of the ledger core: `genesis` and `notice`.
+    public static let core = RuleBook([GenesisRule(), NoticeRule()])
+
+    /// Adds rules (for higher layers: events, registry, attestations).
+    public func adding(_ more: [any StatementRule]) -> RuleBook { RuleBook(Array(rules.values) + more) }
+
+    /// The kinds known, sorted.
+    public var kinds: [String] { rules.keys.sorted() }
+
+    /// The rule for `kind`.
+    public func rule(for kind: String) throws(LedgerError) -> any StatementRule {
+        guard let r = rules[kind] else { throw .unknownKind(kind) }
+        return r
+    }
+}
+
+/// Entry 0 only, signed by the operator key it names.
+public struct GenesisRule: StatementRule {
+    public init() {}
+    public var kind: String { Genesis.kind }
+
+    public func validate(_ statement: Statement) throws(LedgerError) {
+        let g = try Genesis(payload: statement.payload)
+        guard try statement.signerKey() == g.operatorKey.publicKey else {
+            throw .unauthorized("the genesis statement must be signed by the operator key it names (\(g.operatorKey))")
+        }
+    }
+
+    public func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError) {
+        guard context.index == 0, context.genesis == nil else {
+            throw .unauthorized("a genesis statement can only be entry 0; this ledger already has one")
+        }
+    }
+}
+
+/// A regulator notice: signed by one of the regulator keys named in genesis.
+public struct NoticeRule: StatementRule {
+    public init() {}
+    public var kind: String { Notice.kind }
+
+    public func validate(_ statement: Statement) throws(LedgerError) {
+        _ = try Notice(payload: statement.payload)
+    }
+
+    public func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError) {
+        guard let g = context.genesis else { throw .unauthorized("the first entry must be the genesis statement") }
+        guard g.regulatorRegion(of: signer) != nil else {
+            throw .unauthorized("a notice must be signed by a regulator key named in genesis (GD, HK or MO); \(statement.signer) is not one")
+        }
+    }
+}
+
+/// How far a statement's own time may be from the time the ledger records it.
+public struct TimeWindow: Sendable, Equatable {
+    /// How far in the future (relative to recording) a statement may be dated.
+    public var maxAhead: Int64
+    /// How far in the past a statement may be dated.
+    public var maxBehind: Int64
+
+    /// The default: 10 minutes ahead (clock skew), 30 days behind (offline signing).
+    public static let standard = TimeWindow(maxAhead: 600, maxBehind: 30 * 86400)
+    /// No limits (used when replaying or auditing history under a different policy).
+    public static let unlimited = TimeWindow(maxAhead: Int64.max / 4_000_000_000, maxBehind: Int64.max / 4_000_000_000)
+
+    /// Throws when `time` is outside the window around `recordedAt`.
+    public func check(_ time: Timestamp, recordedAt: Timestamp) throws(LedgerError) {
+        if time > recordedAt.adding(seconds: maxAhead) {
+            throw .timeOutOfWindow("dated \(time.millisecondString), more than \(maxAhead) s after the ledger's clock (\(recordedAt.millisecondString)); check the signer's clock")
+        }
+        if time < recordedAt.adding(seconds: -maxBehind) {
+            throw .timeOutOfWindow("dated \(time.millisecondString), more than \(maxBehind / 86400) days before the ledger's clock (\(recordedAt.millisecondString)); sign it again")
+        }
+    }
+}

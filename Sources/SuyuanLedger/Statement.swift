@@ -1,0 +1,148 @@
+import SuyuanCrypto
+import SuyuanFormats
+
+/// What a user signs: `{"kind","payload","signer","time"}`, encoded with JCS (see `Specs/ledger.md`).
+public struct Statement: Equatable, Sendable {
+    /// The statement kind, e.g. `genesis` or `notice`.
+    public let kind: String
+    /// The kind-specific payload (a JSON object).
+    public let payload: JSONValue
+    /// The signer's key as a `did:key`.
+    public let signer: String
+    /// When the signer made the statement (RFC 3339, UTC).
+    public let time: Timestamp
+    /// The statement's exact text as given (canonical form).
+    public let timeText: String
+
+    /// The DSSE payload type that names this format and version.
+    public static let payloadType = "application/vnd.suyuan.statement.v1+json"
+    /// The largest accepted statement, in bytes of its canonical form.
+    public static let maxBytes = 65_536
+    /// Kind names: 1–64 characters of `a-z 0-9 . -`.
+    static func isValidKind(_ k: String) -> Bool {
+        !k.isEmpty && k.utf8.count <= 64 && k.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2e || $0 == 0x2d }
+    }
+
+    /// Builds a statement to be signed.
+    public init(kind: String, payload: JSONValue, signer: PublicKey, time: Timestamp) throws(LedgerError) {
+        guard Statement.isValidKind(kind) else { throw .malformed("kind \"\(kind)\" must be 1–64 characters of a-z, 0-9, '.', '-'") }
+        guard case .object = payload else { throw .malformed("payload must be a JSON object") }
+        self.kind = kind
+        self.payload = payload
+        self.signer = DIDKey.encode(signer)
+        self.time = time.truncatedToMilliseconds
+        self.timeText = self.time.millisecondString
+    }
+
+    /// Parses a statement object, requiring exactly the four fields.
+    public init(json: JSONValue) throws(LedgerError) {
+        guard let obj = json.objectValue else { throw .malformed("statement must be a JSON object") }
+        let extra = Set(obj.keys).subtracting(["kind", "payload", "signer", "time"])
+        guard extra.isEmpty else { throw .malformed("unexpected statement field(s) \(extra.sorted().joined(separator: ", "))") }
+        guard let kind = obj["kind"]?.stringValue else { throw .malformed("statement needs a string \"kind\"") }
+        guard Statement.isValidKind(kind) else { throw .malformed("kind \"\(kind)\" must be 1–64 characters of a-z, 0-9, '.', '-'") }
+        guard let payload = obj["payload"], payload.objectValue != nil else { throw .malformed("statement needs an object \"payload\"") }
+        guard let signer = obj["signer"]?.stringValue else { throw .malformed("statement needs a string \"signer\" (a did:key)") }
+        guard let timeText = obj["time"]?.stringValue else { throw .malformed("statement needs a string \"time\"") }
+        guard let time = Timestamp(parsing: timeText) else {
+            throw .malformed("time \"\(timeText)\" is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SS[.fff]Z)")
+        }
+        self.kind = kind
+        self.payload = payload
+        self.signer = signer
+        self.time = time
+        self.timeText = timeText
+    }
+
+    /// The statement as a JSON object.
+    public var json: JSONValue {
+        .object(["kind": .string(kind), "payload": payload, "signer": .string(signer), "time": .string(timeText)])
+    }
+
+    /// The signer's public key, decoded from `signer`.
+    public func signerKey() throws(LedgerError) -> PublicKey {
+        do { return try DIDKey.decode(signer) } catch {
+            throw .malformed("signer \"\(signer)\" is not an Ed25519 did:key")
+        }
+    }
+
+    /// Signs this statement: Ed25519 over DSSE PAE(payloadType, JCS(statement)).
+    public func sign(with key: SecretKey) throws(LedgerError) -> SignedStatement {
+        guard key.publicKey == (try signerKey()) else { throw .malformed("statement signer is not the signing key") }
+        let body: [UInt8]
+        do { body = try json.canonical() } catch { throw .malformed("\(error)") }
+        guard body.count <= Statement.maxBytes else {
+            throw .malformed("statement is \(body.count) bytes; the limit is \(Statement.maxBytes)")
+        }
+        let sig = key.sign(DSSE.pae(type: Statement.payloadType, body: body))
+        return SignedStatement(unverifiedStatement: self, canonical: body, signature: sig)
+    }
+}
+
+/// A statement with its canonical bytes and signature. Not yet verified.
+public struct SignedStatement: Sendable, Equatable {
+    /// The parsed statement.
+    public let statement: Statement
+    /// `JCS(statement)`: the exact bytes that were signed (inside the PAE).
+    public let canonical: [UInt8]
+    /// The 64-byte Ed25519 signature.
+    public let signature: [UInt8]
+
+    init(unverifiedStatement: Statement, canonical: [UInt8], signature: [UInt8]) {
+        self.statement = unverifiedStatement
+        self.canonical = canonical
+        self.signature = signature
+    }
+
+    /// Parses statement bytes that must already be canonical, plus a signature.
+    public init(canonical: [UInt8], signature: [UInt8]) throws(LedgerError) {
+        guard canonical.count <= Statement.maxBytes else {
+            throw .malformed("statement is \(canonical.count) bytes; the limit is \(Statement.maxBytes)")
+        }
+        let json: JSONValue
+        do { json = try JSONValue.parse(canonical) } catch { throw .malformed("statement is not valid JSON: \(error)") }
+        let st = try Statement(json: json)
+        let again: [UInt8]
+        do { again = try json.canonical() } catch { throw .malformed("\(error)") }
+        guard again == canonical else { throw .malformed("statement is not in RFC 8785 canonical form") }
+        guard signature.count == 64 else { throw .malformed("signature must be 64 bytes, got \(signature.count)") }
+        self.statement = st
+        self.canonical = canonical
+        self.signature = signature
+    }
+
+    /// Hash identifying the statement (for duplicate detection): SHA-256 of its canonical bytes.
+    public var statementHash: Hash { SHA256.hash(canonical) }
+
+    /// Checks the signature against the signer key named in the statement.
+    public func verifySignature() throws(LedgerError) {
+        let key = try statement.signerKey()
+        guard key.isValidSignature(signature, for: DSSE.pae(type: Statement.payloadType, body: canonical)) else {
+            throw .badSignature("the Ed25519 signature by \(statement.signer) does not match this \(statement.kind) statement")
+        }
+    }
+
+    /// A DSSE envelope: `{"payload":b64,"payloadType":…,"signatures":[{"keyid":did,"sig":b64}]}`.
+    public var envelope: JSONValue {
+        .object([
+            "payloadType": .string(Statement.payloadType),
+            "payload": .string(Base64.encode(canonical)),
+            "signatures": .array([.object(["keyid": .string(statement.signer), "sig": .string(Base64.encode(signature))])]),
+        ])
+    }
+
+    /// Parses a DSSE envelope holding one signature over a statement.
+    public init(envelope bytes: [UInt8]) throws(LedgerError) {
+        guard bytes.count <= Statement.maxBytes * 2 else { throw .malformed("envelope is larger than \(Statement.maxBytes * 2) bytes") }
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes) } catch { throw .malformed("not valid JSON: \(error)") }
+        guard let obj = json.objectValue else { throw .malformed("a signed statement must be a DSSE envelope object") }
+        guard obj["payloadType"]?.stringValue == Statement.payloadType else {
+            throw .malformed("payloadType must be \"\(Statement.payloadType)\"")
+        }
+        guard let p = obj["payload"]?.stringValue, let body = Base64.decode(p) else { throw .malformed("payload must be standard base64") }
+        guard let sigs = obj["signatures"]?.arrayValue, sigs.count == 1 else { throw .malformed("exactly one signature expected in \"signatures\"") }
+        guard let s = sigs[0]["sig"]?.stringValue, let sig = Base64.decode(s) else { throw .malformed("signatures[0].sig must be standard base64") }
+        try self.init(canonical: body, signature: sig)
+    }
+}

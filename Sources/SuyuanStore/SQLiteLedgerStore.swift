@@ -1,0 +1,268 @@
+import Foundation
+import GRDB
+import Synchronization
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+
+/// The embedded default store: one SQLite file in WAL mode (see `Specs/storage.md`).
+///
+/// Entries, Merkle nodes and checkpoints are append-only: triggers reject UPDATE and DELETE. Each
+/// append is one `BEGIN IMMEDIATE` transaction, so concurrent writers (threads or processes) are
+/// serialised by SQLite's write lock and never fork the chain.
+public final class SQLiteLedgerStore: LedgerStore {
+    /// `PRAGMA application_id` of a Suyuan ledger file ("SUYN").
+    public static let applicationID: Int32 = 0x5355_594E
+    /// The schema version in `PRAGMA user_version`.
+    public static let schemaVersion = 1
+
+    /// Errors opening a ledger file.
+    public enum OpenError: Error, CustomStringConvertible, Equatable {
+        case missing(String)
+        case notALedger(String, String)
+        case newerSchema(String, Int)
+
+        public var description: String {
+            switch self {
+            case .missing(let p): return "no ledger at \(p); create one with `suyuan init` or pass --ledger PATH"
+            case .notALedger(let p, let why): return "\(p) is not a Suyuan ledger (\(why)); check --ledger"
+            case .newerSchema(let p, let v): return "\(p) has ledger schema version \(v), newer than this suyuan understands (\(SQLiteLedgerStore.schemaVersion)); upgrade suyuan"
+            }
+        }
+    }
+
+    /// The file path.
+    public let path: String
+    private let pool: DatabasePool
+    private let frontier = Mutex<MerkleFrontier?>(nil)
+
+    /// Opens an existing ledger file (`create: false`) or creates a new one (`create: true`).
+    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
+        self.path = path
+        let exists = FileManager.default.fileExists(atPath: path)
+        if !exists && !create { throw OpenError.missing(path) }
+        if exists { try SQLiteLedgerStore.checkHeader(path, allowEmpty: create) }
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        config.readonly = readOnly
+        config.journalMode = .wal
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")  // an acknowledged append survives power loss
+            try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
+        }
+        do { pool = try DatabasePool(path: path, configuration: config) } catch let e as DatabaseError {
+            throw OpenError.notALedger(path, e.message ?? "\(e)")
+        }
+        if create { try migrate() }
+        try pool.read { db in
+            let app = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
+            guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "wrong SQLite application_id") }
+            let v = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+            guard v <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, v) }
+        }
+    }
+
+    /// Refuses files that are not SQLite databases before SQLite touches them.
+    private static func checkHeader(_ path: String, allowEmpty: Bool) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw OpenError.notALedger(path, "cannot be read") }
+        defer { try? h.close() }
+        let head = (try? h.read(upToCount: 100)) ?? Data()
+        if head.isEmpty {
+            if allowEmpty { return }
+            throw OpenError.notALedger(path, "the file is empty")
+        }
+        guard head.count == 100, head.prefix(16) == Data("SQLite format 3\0".utf8) else {
+            throw OpenError.notALedger(path, "not an SQLite database")
+        }
+        let app = head[68..<72].reduce(Int32(0)) { $0 << 8 | Int32($1) }
+        guard app == applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
+    }
+
+    private func migrate() throws {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                PRAGMA application_id = \(SQLiteLedgerStore.applicationID);
+                PRAGMA user_version = \(SQLiteLedgerStore.schemaVersion);
+                CREATE TABLE entries (
+                    idx INTEGER PRIMARY KEY,
+                    leaf_hash BLOB NOT NULL,
+                    statement_hash BLOB NOT NULL,
+                    recorded_at INTEGER NOT NULL,
+                    body BLOB NOT NULL
+                );
+                CREATE UNIQUE INDEX entries_by_statement ON entries(statement_hash);
+                CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+                CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+                CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """)
+            for t in ["entries", "nodes", "checkpoints"] {
+                try db.execute(sql: """
+                    CREATE TRIGGER \(t)_no_update BEFORE UPDATE ON \(t) BEGIN SELECT RAISE(ABORT, '\(t) are append-only'); END;
+                    CREATE TRIGGER \(t)_no_delete BEFORE DELETE ON \(t) BEGIN SELECT RAISE(ABORT, '\(t) are append-only'); END;
+                    """)
+            }
+        }
+        try m.migrate(pool)
+    }
+
+    /// Internal Merkle nodes (level ≥ 1) are keyed by `level << 56 | index`; leaves live in `entries`.
+    static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
+
+    // MARK: LedgerStore
+
+    public func tail() throws -> LedgerTail { try pool.read { try Self.readTail($0) } }
+
+    private static func readTail(_ db: Database) throws -> LedgerTail {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT idx, leaf_hash, recorded_at FROM entries ORDER BY idx DESC LIMIT 1")) else {
+            return LedgerTail(size: 0, lastLeafHash: .zero, lastRecordedAt: nil)
+        }
+        let idx: Int64 = row[0]
+        let leaf: [UInt8] = [UInt8](row[1] as Data)
+        let ms: Int64 = row[2]
+        guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
+        return LedgerTail(size: UInt64(idx) + 1, lastLeafHash: h, lastRecordedAt: Timestamp(nanoseconds: ms * 1_000_000))
+    }
+
+    public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
+        guard count > 0 else { return [] }
+        return try pool.read { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?"),
+                                           arguments: [Int64(index), count])
+            var out: [StoredEntry] = []
+            while let row = try rows.next() {
+                let idx: Int64 = row[0]
+                let leaf = [UInt8](row[2] as Data)
+                guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
+                out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row[1] as Data), leafHash: h))
+            }
+            return out
+        }
+    }
+
+    public func hashes(for ids: [NodeID]) throws -> [Hash] {
+        try pool.read { try Self.readHashes(ids, $0) }
+    }
+
+    private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
+        let leafStmt = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE idx = ?")
+        let nodeStmt = try db.cachedStatement(sql: "SELECT hash FROM nodes WHERE id = ?")
+        return try ids.map { id in
+            let data: Data?
+            if id.level == 0 {
+                data = try Data.fetchOne(leafStmt, arguments: [Int64(id.index)])
+            } else {
+                data = try Data.fetchOne(nodeStmt, arguments: [nodeKey(id)])
+            }
+            guard let d = data, let h = Hash(bytes: [UInt8](d)) else {
+                throw LedgerError.corrupt("missing Merkle node level \(id.level) index \(id.index)")
+            }
+            return h
+        }
+    }
+
+    private struct Tx: AppendTransaction {
+        let tail: LedgerTail
+        let db: Database
+        func index(ofStatement hash: Hash) throws -> UInt64? {
+            try Int64.fetchOne(db.cachedStatement(sql: "SELECT idx FROM entries WHERE statement_hash = ?"),
+                               arguments: [Data(hash.bytes)]).map { UInt64($0) }
+        }
+    }
+
+    public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
+        try pool.writeWithoutTransaction { db in
+            var stored: [StoredEntry] = []
+            var newFrontier: MerkleFrontier?
+            try db.inTransaction(.immediate) {
+                stored = []
+                let tail = try Self.readTail(db)
+                let new = try build(Tx(tail: tail, db: db))
+                if new.isEmpty { return .commit }
+                var f = try self.loadFrontier(db, size: tail.size)
+                let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (idx, leaf_hash, statement_hash, recorded_at, body) VALUES (?, ?, ?, ?, ?)")
+                let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                for (k, n) in new.enumerated() {
+                    let index = tail.size + UInt64(k)
+                    guard n.entry.index == index else {
+                        throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
+                    }
+                    try insertEntry.execute(arguments: [
+                        Int64(index), Data(n.leafHash.bytes), Data(n.statementHash.bytes),
+                        n.entry.recordedAt.nanoseconds / 1_000_000, Data(n.entry.bytes),
+                    ])
+                    for (id, h) in f.append(leafHash: n.leafHash) where id.level > 0 {
+                        try insertNode.execute(arguments: [Self.nodeKey(id), Data(h.bytes)])
+                    }
+                    stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
+                }
+                newFrontier = f
+                return .commit
+            }
+            // Committed: only now is the cached frontier advanced.
+            if let f = newFrontier { self.frontier.withLock { $0 = f } }
+            return stored
+        }
+    }
+
+    /// The right edge of the tree at `size`, from the cache when it is current, else from the nodes table.
+    private func loadFrontier(_ db: Database, size: UInt64) throws -> MerkleFrontier {
+        if let f = frontier.withLock({ $0 }), f.size == size { return f }
+        let ids = MerkleFrontier.nodeIDs(forSize: size)
+        return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db))
+    }
+
+    public func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+                .map { (UInt64($0[0] as Int64), [UInt8]($0[1] as Data)) }
+        }
+    }
+
+    public func checkpoints() throws -> [(size: UInt64, note: [UInt8])] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT size, note FROM checkpoints ORDER BY size").map { (UInt64($0[0] as Int64), [UInt8]($0[1] as Data)) }
+        }
+    }
+
+    public func saveCheckpoint(size: UInt64, note: [UInt8]) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(size), Data(note)])
+        }
+    }
+
+    public func setting(_ key: String) throws -> String? {
+        try pool.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) throws {
+        try pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value]) }
+    }
+
+    /// Writes a consistent copy of the whole database to `destination` (SQLite online backup).
+    public func backup(to destination: String) throws {
+        let target = try DatabaseQueue(path: destination)
+        try pool.backup(to: target)
+    }
+}
+
+/// The kinds of storage failure a user can act on.
+public enum StorageFailure: Sendable, Equatable {
+    case busy, readOnly, diskFull, corrupt, other
+}
+
+extension SQLiteLedgerStore {
+    /// Classifies an error thrown by the store's SQLite layer, with SQLite's message; nil if it is not one.
+    public static func classify(_ error: any Error) -> (StorageFailure, String)? {
+        guard let e = error as? DatabaseError else { return nil }
+        let msg = e.message ?? "\(e)"
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return (.busy, msg)
+        case .SQLITE_READONLY: return (.readOnly, msg)
+        case .SQLITE_FULL: return (.diskFull, msg)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return (.corrupt, msg)
+        default: return (.other, msg)
+        }
+    }
+}

@@ -1,0 +1,368 @@
+import ArgumentParser
+import Foundation
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+import SuyuanStore
+
+struct InitCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create a ledger: entry 0 names the origin, the operator key and the GD, HK and MO regulator keys.")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The ledger's origin (checkpoint first line), e.g. gz.suyuan.example/ledger.") var origin: String
+    @Option(name: .customLong("operator-key"), help: "The operator's secret key file; it signs genesis and checkpoints.") var operatorKey: String
+    @Option(name: .customLong("regulator"), help: "REGION=KEYREF for each of GD, HK and MO.") var regulators: [String] = []
+    @OptionGroup var pass: PassphraseOptions
+
+    func parsedRegulators() throws -> [Region: String] {
+        var map: [Region: String] = [:]
+        for r in regulators {
+            let parts = r.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let region = Region(rawValue: parts[0]) else {
+                throw ValidationError("--regulator must be GD=KEYREF, HK=KEYREF or MO=KEYREF, got \"\(r)\"")
+            }
+            guard map[region] == nil else { throw ValidationError("--regulator \(region.rawValue) given twice") }
+            map[region] = parts[1]
+        }
+        let missing = Region.allCases.filter { map[$0] == nil }.map(\.rawValue)
+        guard missing.isEmpty else { throw ValidationError("missing --regulator for \(missing.joined(separator: ", "))") }
+        return map
+    }
+
+    func validate() throws { _ = try parsedRegulators() }
+
+    func execute() throws {
+        let refs = try parsedRegulators()
+        var regs: [Region: VerifierKey] = [:]
+        for (r, ref) in refs { regs[r] = try Keys.resolve(ref) }
+        let (file, key) = try Keys.open(operatorKey, passphrase: try pass.required())
+        let opKey = try Keys.verifierKey(of: file)
+        let genesis = try Genesis(origin: origin, operatorKey: opKey, regulators: regs)
+        let signed = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: key.publicKey, time: systemClock()).sign(with: key)
+
+        let path = ledger.path
+        let existed = FileManager.default.fileExists(atPath: path)
+        if existed, let store = try? SQLiteLedgerStore(path: path), let t = try? store.tail(), t.size > 0 {
+            throw CLIError(code: CLIError.cannotCreate, message: "\(path) is already a ledger with \(t.size) entries; init only creates new ledgers")
+        }
+        do {
+            let store = try SQLiteLedgerStore(path: path, create: true)
+            let l = try Ledger.create(in: store, genesis: signed)
+            try store.setSetting("operator_key_path", URL(fileURLWithPath: operatorKey).standardizedFileURL.path)
+            let cp = try l.checkpoint(signer: NoteSigner(name: file.name, key: key))
+            IO.print("created ledger \(path) (origin \(origin))")
+            IO.print("operator: \(opKey)")
+            for r in Region.allCases { IO.print("regulator \(r.rawValue): \(regs[r]!)") }
+            IO.print(String(decoding: cp.note, as: UTF8.self))
+        } catch {
+            if !existed { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+            throw error
+        }
+    }
+}
+
+/// `--kind KIND --payload FILE|-` shared by sign and append.
+struct StatementInput: ParsableArguments {
+    @Option(help: "The statement kind (genesis, notice, …).") var kind: String?
+    @Option(help: "The payload JSON object: a file, or - for standard input.") var payload: String?
+
+    func build(key: SecretKey) throws -> SignedStatement {
+        guard let kind, let payload else { throw ValidationError("--kind and --payload are both required") }
+        let bytes = try IO.read(payload, limit: Statement.maxBytes * 4)
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes) } catch { throw CLIError(code: CLIError.data, message: "payload \(payload) is not valid JSON: \(error)") }
+        return try Statement(kind: kind, payload: json, signer: key.publicKey, time: systemClock()).sign(with: key)
+    }
+}
+
+struct SignCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sign", abstract: "Sign a statement offline; writes a DSSE envelope to append later.")
+
+    @Option(help: "The signer's secret key file.") var key: String
+    @OptionGroup var input: StatementInput
+    @Option(help: "Write the signed statement here instead of standard output.") var out: String?
+    @OptionGroup var pass: PassphraseOptions
+
+    func validate() throws {
+        guard input.kind != nil, input.payload != nil else { throw ValidationError("--kind and --payload are required") }
+    }
+
+    func execute() throws {
+        let (_, sk) = try Keys.open(key, passphrase: try pass.required())
+        let signed = try input.build(key: sk)
+        let text = signed.envelope.prettyPrinted() + "\n"
+        if let out { try IO.write(Array(text.utf8), to: out) } else { IO.print(text) }
+    }
+}
+
+struct AppendCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "append",
+        abstract: "Append a signed statement (--statement), or sign and append in one step (--key --kind --payload).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "A signed statement (DSSE envelope) file, or - for standard input.") var statement: String?
+    @Option(help: "Sign with this secret key file first.") var key: String?
+    @OptionGroup var input: StatementInput
+    @OptionGroup var pass: PassphraseOptions
+    @Flag(help: "Print {\"index\",\"leafHash\",\"checkpoint\"} as JSON.") var json = false
+
+    func validate() throws {
+        if statement != nil {
+            guard key == nil, input.kind == nil, input.payload == nil else {
+                throw ValidationError("use either --statement FILE or --key FILE --kind KIND --payload FILE, not both")
+            }
+        } else {
+            guard key != nil, input.kind != nil, input.payload != nil else {
+                throw ValidationError("give --statement FILE, or all of --key, --kind and --payload")
+            }
+        }
+    }
+
+    func execute() throws {
+        let signed: SignedStatement
+        if let statement {
+            signed = try SignedStatement(envelope: try IO.read(statement, limit: Statement.maxBytes * 4))
+        } else {
+            let (_, sk) = try Keys.open(key!, passphrase: try pass.required())
+            signed = try input.build(key: sk)
+        }
+        let l = try ledger.open()
+        let a = try l.appendAll([signed])[0]
+        let note = AutoCheckpoint.sign(l, pass)
+        if json {
+            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
+            if let note { o["checkpoint"] = .string(String(decoding: note, as: UTF8.self)) }
+            IO.printJSON(.object(o))
+        } else {
+            IO.print("appended entry \(a.index) (\(signed.statement.kind)), leaf hash \(a.leafHash.hex)")
+            if let note { IO.print(String(decoding: note, as: UTF8.self)) }
+        }
+    }
+}
+
+struct NoticeCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notice", abstract: "Publish a regulator notice or risk warning (signed by a regulator key named in genesis).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The regulator's secret key file.") var key: String
+    @Option(help: "A short title.") var title: String
+    @Option(help: "The notice text.") var text: String
+    @Option(help: "notice or warning.") var level = "notice"
+    @Option(help: "A product code the notice concerns (repeatable).") var product: [String] = []
+    @Option(help: "A product category the notice concerns (repeatable).") var category: [String] = []
+    @OptionGroup var pass: PassphraseOptions
+    @Flag(help: "Print {\"index\",\"leafHash\"} as JSON.") var json = false
+
+    func execute() throws {
+        let notice = try Notice(level: level, title: title, text: text, products: product, categories: category)
+        let (_, sk) = try Keys.open(key, passphrase: try pass.required())
+        let signed = try Statement(kind: Notice.kind, payload: notice.payload, signer: sk.publicKey, time: systemClock()).sign(with: sk)
+        let l = try ledger.open()
+        let a = try l.appendAll([signed])[0]
+        let note = AutoCheckpoint.sign(l, pass)
+        if json {
+            IO.printJSON(.object(["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]))
+        } else {
+            IO.print("appended notice as entry \(a.index), leaf hash \(a.leafHash.hex)")
+            if let note { IO.print(String(decoding: note, as: UTF8.self)) }
+        }
+    }
+}
+
+struct CheckpointCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Sign a checkpoint over the current tree if it grew, and print the latest (C2SP signed note).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The operator key file (default: the one named at init).") var key: String?
+    @OptionGroup var pass: PassphraseOptions
+
+    func execute() throws {
+        let l = try ledger.open()
+        let store = l.store
+        guard let path = try key ?? store.setting("operator_key_path") else {
+            throw ValidationError("no operator key known; pass --key FILE")
+        }
+        guard let p = try pass.operatorPassphrase(), !p.isEmpty else {
+            throw ValidationError("no passphrase: set SUYUAN_PASSPHRASE (or SUYUAN_OPERATOR_PASSPHRASE) or pass --passphrase-file FILE")
+        }
+        let (file, sk) = try Keys.open(path, passphrase: p)
+        let cp = try l.checkpoint(signer: NoteSigner(name: file.name, key: sk))
+        FileHandle.standardOutput.write(Data(cp.note))
+    }
+}
+
+struct EntriesCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(commandName: "entries", abstract: "List entries.")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "First index.") var from: UInt64 = 0
+    @Option(help: "How many entries (default: all from --from; at most 100000).") var count: Int?
+    @Flag(help: "Print {\"size\",\"entries\":[{\"index\",\"leafHash\",\"entry\"}]} as JSON.") var json = false
+
+    func validate() throws {
+        if let count, count < 0 { throw ValidationError("--count must be ≥ 0") }
+    }
+
+    func execute() throws {
+        let store = try ledger.openStore()
+        let size = try store.tail().size
+        let n = min(count ?? 100_000, 100_000)
+        let entries = try store.entries(from: from, count: n)
+        if json {
+            var items: [JSONValue] = []
+            for e in entries {
+                items.append(.object(["index": .number(Double(e.index)), "leafHash": .string(e.leafHash.hex),
+                                      "entry": try JSONValue.parse(e.bytes)]))
+            }
+            IO.printJSON(.object(["size": .number(Double(size)), "entries": .array(items)]))
+            return
+        }
+        IO.print("ledger \(ledger.path): \(size) entries")
+        for e in entries {
+            let entry = try Entry(parsing: e.bytes)
+            IO.print("\(e.index)\t\(entry.recordedAt)\t\(entry.statement.kind)\t\(entry.statement.signer)\t\(e.leafHash.hex)")
+        }
+    }
+}
+
+struct ProveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prove", abstract: "Print RFC 6962 inclusion and consistency proofs.",
+        subcommands: [ProveInclusion.self, ProveConsistency.self])
+}
+
+/// The size a proof refers to by default: the latest signed checkpoint's, else the whole tree.
+private func defaultSize(_ l: Ledger) throws -> (UInt64, [UInt8]?) {
+    if let cp = try l.store.latestCheckpoint() { return (cp.size, cp.note) }
+    return (try l.size(), nil)
+}
+
+struct ProveInclusion: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inclusion", abstract: "Prove that entry N is in the tree of size M (default: the latest checkpoint's size).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The entry index.") var index: UInt64
+    @Option(help: "The tree size.") var size: UInt64?
+    @Flag(help: "Print {\"leafIndex\",\"treeSize\",\"leafHash\",\"root\",\"proof\",\"checkpoint\"} as JSON.") var json = false
+
+    func execute() throws {
+        let l = try ledger.open()
+        let (defSize, note) = try defaultSize(l)
+        let n = size ?? defSize
+        let current = try l.size()
+        guard n <= current else { throw CLIError(code: CLIError.data, message: "--size \(n) is larger than the ledger (\(current) entries)") }
+        guard index < n else { throw CLIError(code: CLIError.data, message: "--index \(index) is not below the tree size \(n)") }
+        guard let e = try l.store.entry(at: index) else { throw CLIError(code: CLIError.data, message: "no entry \(index)") }
+        let proof = try l.inclusionProof(index: index, size: n)
+        let root = try l.root(size: n)
+        try RFC6962.verifyInclusion(leafHash: e.leafHash, index: index, size: n, proof: proof, root: root)
+        let cpNote = (size == nil || size == defSize) ? note : nil
+        if json {
+            var o: [String: JSONValue] = [
+                "leafIndex": .number(Double(index)), "treeSize": .number(Double(n)),
+                "leafHash": .string(Base64.encode(e.leafHash.bytes)), "root": .string(Base64.encode(root.bytes)),
+                "proof": .array(proof.map { .string(Base64.encode($0.bytes)) }),
+            ]
+            if let cpNote { o["checkpoint"] = .string(String(decoding: cpNote, as: UTF8.self)) }
+            IO.printJSON(.object(o))
+        } else {
+            IO.print("entry \(index) in tree of size \(n)")
+            IO.print("leaf hash: \(e.leafHash.hex)")
+            IO.print("root:      \(root.hex)")
+            for (i, h) in proof.enumerated() { IO.print("proof[\(i)]: \(h.hex)") }
+        }
+    }
+}
+
+struct ProveConsistency: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistency", abstract: "Prove that the tree of size N is a prefix of the tree of size M (default: latest checkpoint's size).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "The older tree size.") var from: UInt64
+    @Option(help: "The newer tree size.") var to: UInt64?
+    @Flag(help: "Print {\"size1\",\"size2\",\"root1\",\"root2\",\"proof\"} as JSON.") var json = false
+
+    func execute() throws {
+        let l = try ledger.open()
+        let (defSize, _) = try defaultSize(l)
+        let m = to ?? defSize
+        let current = try l.size()
+        guard m <= current else { throw CLIError(code: CLIError.data, message: "--to \(m) is larger than the ledger (\(current) entries)") }
+        guard from >= 1, from <= m else { throw CLIError(code: CLIError.data, message: "--from must be between 1 and \(m), got \(from)") }
+        let proof = try l.consistencyProof(from: from, to: m)
+        let r1 = try l.root(size: from), r2 = try l.root(size: m)
+        try RFC6962.verifyConsistency(oldSize: from, newSize: m, oldRoot: r1, newRoot: r2, proof: proof)
+        if json {
+            IO.printJSON(.object([
+                "size1": .number(Double(from)), "size2": .number(Double(m)),
+                "root1": .string(Base64.encode(r1.bytes)), "root2": .string(Base64.encode(r2.bytes)),
+                "proof": .array(proof.map { .string(Base64.encode($0.bytes)) }),
+            ]))
+        } else {
+            IO.print("tree \(from) → \(m)")
+            IO.print("root1: \(r1.hex)")
+            IO.print("root2: \(r2.hex)")
+            for (i, h) in proof.enumerated() { IO.print("proof[\(i)]: \(h.hex)") }
+        }
+    }
+}
+
+struct VerifyCheckpointCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-checkpoint", abstract: "Verify a checkpoint note against trusted keys (exit 1 if it does not verify).")
+
+    @Argument(help: "The checkpoint note file, or - for standard input.") var file: String
+    @Option(name: .customLong("trust"), parsing: .upToNextOption, help: "Trusted KEYREFs (verifier key strings or key files).") var trust: [String] = []
+    @Flag(help: "Print {\"verified\",\"origin\",\"size\",\"root\",\"signers\"} as JSON.") var json = false
+
+    func validate() throws {
+        guard !trust.isEmpty else { throw ValidationError("pass at least one --trust KEYREF") }
+    }
+
+    func execute() throws {
+        let keys = try trust.map(Keys.resolve)
+        let bytes = try IO.read(file, limit: 1 << 20)
+        let v = try Checkpoint.verify(bytes, trusting: keys)
+        if json {
+            IO.printJSON(.object([
+                "verified": .bool(true), "origin": .string(v.checkpoint.origin), "size": .number(Double(v.checkpoint.size)),
+                "root": .string(Base64.encode(v.checkpoint.root.bytes)),
+                "signers": .array(v.verifiedBy.map { .string($0.description) }),
+            ]))
+        } else {
+            IO.print("checkpoint verified: origin \(v.checkpoint.origin), size \(v.checkpoint.size), root \(v.checkpoint.root.hex)")
+            for k in v.verifiedBy { IO.print("signed by \(k)") }
+        }
+    }
+}
+
+struct BackupCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Write a consistent online copy of the ledger to OUT (SQLite online backup).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "Where to write the copy (must not exist).") var out: String
+
+    func execute() throws {
+        guard !FileManager.default.fileExists(atPath: out) else {
+            throw CLIError(code: CLIError.cannotCreate, message: "\(out) already exists; choose another path")
+        }
+        let store = try ledger.openStore()
+        do { try store.backup(to: out) } catch {
+            for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out + s) }
+            throw error
+        }
+        let copy = try SQLiteLedgerStore(path: out)
+        IO.print("backed up \(try copy.tail().size) entries to \(out)")
+    }
+}

@@ -1,0 +1,212 @@
+import ArgumentParser
+import Foundation
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+import SuyuanStore
+
+/// A failure with the exit code it maps to and a one-line message for stderr.
+struct CLIError: Error {
+    let code: Int32
+    let message: String
+
+    static let verification: Int32 = 1
+    static let data: Int32 = 65
+    static let noInput: Int32 = 66
+    static let cannotCreate: Int32 = 73
+    static let io: Int32 = 74
+    static let busy: Int32 = 75
+    static let permission: Int32 = 77
+
+    /// Maps any error from the libraries to an exit code and a message.
+    static func from(_ error: any Error) -> CLIError {
+        switch error {
+        case let e as CLIError: return e
+        case let e as LedgerError:
+            switch e {
+            case .badSignature, .unauthorized, .corrupt: return CLIError(code: verification, message: e.description)
+            case .state: return CLIError(code: data, message: e.description)
+            default: return CLIError(code: data, message: e.description)
+            }
+        case let e as KeyFile.Error:
+            switch e {
+            case .wrongPassphrase: return CLIError(code: permission, message: e.description)
+            default: return CLIError(code: data, message: e.description)
+            }
+        case let e as NoteError: return CLIError(code: verification, message: e.description)
+        case let e as MerkleError: return CLIError(code: verification, message: e.description)
+        case let e as SQLiteLedgerStore.OpenError:
+            if case .missing = e { return CLIError(code: noInput, message: e.description) }
+            return CLIError(code: data, message: e.description)
+        case let e where SQLiteLedgerStore.classify(e) != nil:
+            let (kind, msg) = SQLiteLedgerStore.classify(e)!
+            switch kind {
+            case .busy: return CLIError(code: busy, message: "the ledger is locked by another process; try again (\(msg))")
+            case .readOnly: return CLIError(code: io, message: "the ledger file is read-only; nothing was written (\(msg))")
+            case .diskFull: return CLIError(code: io, message: "disk full while writing the ledger; nothing was appended (\(msg))")
+            case .corrupt: return CLIError(code: data, message: "the ledger file is corrupt (\(msg)); restore it from a backup")
+            case .other: return CLIError(code: io, message: "ledger storage error: \(msg)")
+            }
+        case let e as JSONError: return CLIError(code: data, message: "malformed JSON: \(e)")
+        default: return CLIError(code: io, message: "\(error)")
+        }
+    }
+}
+
+/// A subcommand whose failures become one stderr line and a documented exit code.
+protocol SuyuanCommand: ParsableCommand {
+    func execute() throws
+}
+
+extension SuyuanCommand {
+    func run() throws {
+        do { try execute() } catch let e as ExitCode { throw e } catch let e as ValidationError { throw e } catch {
+            let c = CLIError.from(error)
+            FileHandle.standardError.write(Data("suyuan: \(c.message)\n".utf8))
+            throw ExitCode(c.code)
+        }
+    }
+}
+
+/// `--ledger PATH`, defaulting to `$SUYUAN_LEDGER`, else `./suyuan.ledger`.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "The ledger file (default: $SUYUAN_LEDGER, else ./suyuan.ledger).")
+    var ledger: String?
+
+    var path: String { ledger ?? ProcessInfo.processInfo.environment["SUYUAN_LEDGER"] ?? "suyuan.ledger" }
+
+    /// Opens the store of an existing ledger.
+    func openStore() throws -> SQLiteLedgerStore { try SQLiteLedgerStore(path: path) }
+
+    /// Opens an existing ledger.
+    func open() throws -> Ledger { try Ledger(opening: try openStore()) }
+}
+
+/// Where a secret key's passphrase comes from: `--passphrase-file`, else `$SUYUAN_PASSPHRASE`.
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: "Read the key passphrase from this file (default: $SUYUAN_PASSPHRASE). Never pass it as an argument.")
+    var passphraseFile: String?
+
+    /// The passphrase bytes, or nil when none was provided.
+    func passphrase() throws -> [UInt8]? {
+        if let f = passphraseFile {
+            guard var d = FileManager.default.contents(atPath: f) else {
+                throw CLIError(code: CLIError.noInput, message: "cannot read passphrase file \(f)")
+            }
+            if d.last == 0x0a { d.removeLast(); if d.last == 0x0d { d.removeLast() } }
+            return [UInt8](d)
+        }
+        if let env = ProcessInfo.processInfo.environment["SUYUAN_PASSPHRASE"] { return Array(env.utf8) }
+        return nil
+    }
+
+    func required() throws -> [UInt8] {
+        guard let p = try passphrase(), !p.isEmpty else {
+            throw ValidationError("no passphrase: set SUYUAN_PASSPHRASE or pass --passphrase-file FILE")
+        }
+        return p
+    }
+
+    /// The operator's passphrase: `$SUYUAN_OPERATOR_PASSPHRASE` if set, else the same as the user's.
+    func operatorPassphrase() throws -> [UInt8]? {
+        if let env = ProcessInfo.processInfo.environment["SUYUAN_OPERATOR_PASSPHRASE"] { return Array(env.utf8) }
+        return try passphrase()
+    }
+}
+
+/// Reads and decrypts secret key files, refusing files other users can read.
+enum Keys {
+    static func readKeyFile(_ path: String) throws -> KeyFile {
+        let attrs: [FileAttributeKey: Any]
+        do { attrs = try FileManager.default.attributesOfItem(atPath: path) } catch {
+            throw CLIError(code: CLIError.noInput, message: "no key file at \(path)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError(code: CLIError.noInput, message: "cannot read key file \(path)")
+        }
+        let file: KeyFile
+        do { file = try KeyFile.parse([UInt8](data)) } catch {
+            throw CLIError(code: CLIError.data, message: "\(path): \(error)")
+        }
+        if let mode = (attrs[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
+            throw CLIError(code: CLIError.permission, message: "key file \(path) is readable by other users (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        }
+        return file
+    }
+
+    static func open(_ path: String, passphrase: [UInt8]) throws -> (KeyFile, SecretKey) {
+        let f = try readKeyFile(path)
+        do { return (f, try f.open(passphrase: passphrase)) } catch let e as KeyFile.Error {
+            throw CLIError(code: e == .wrongPassphrase ? CLIError.permission : CLIError.data, message: "\(path): \(e)")
+        }
+    }
+
+    static func verifierKey(of file: KeyFile) throws -> VerifierKey {
+        try VerifierKey(name: file.name, publicKey: file.publicKeyValue!)
+    }
+
+    /// A KEYREF: a verifier key string, a key file (its public part), or a file holding a verifier key string.
+    static func resolve(_ ref: String) throws -> VerifierKey {
+        if let k = try? VerifierKey(parsing: ref) { return k }
+        guard let data = FileManager.default.contents(atPath: ref) else {
+            throw CLIError(code: CLIError.data, message: "\(ref) is neither a verifier key (name+hex8+base64) nor a readable key file")
+        }
+        if let f = try? KeyFile.parse([UInt8](data)) { return try verifierKey(of: f) }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let k = try? VerifierKey(parsing: text) { return k }
+        throw CLIError(code: CLIError.data, message: "\(ref) holds neither a Suyuan key file nor a verifier key")
+    }
+}
+
+/// Reading input files and writing output.
+enum IO {
+    /// Reads FILE, or standard input for `-`; refuses more than `limit` bytes.
+    static func read(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
+        let data: Data?
+        if path == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else { data = FileManager.default.contents(atPath: path) }
+        guard let d = data else { throw CLIError(code: CLIError.noInput, message: "cannot read \(path)") }
+        guard d.count <= limit else { throw CLIError(code: CLIError.data, message: "\(path) is larger than \(limit) bytes") }
+        return [UInt8](d)
+    }
+
+    /// Writes `bytes` to `path` atomically (temporary file + rename), refusing to overwrite unless allowed.
+    static func write(_ bytes: [UInt8], to path: String, mode: Int = 0o644, overwrite: Bool = true) throws {
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw CLIError(code: CLIError.cannotCreate, message: "\(path) already exists; choose another path or remove it first")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
+        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes), attributes: [.posixPermissions: mode]) else {
+            throw CLIError(code: CLIError.cannotCreate, message: "cannot write \(path)")
+        }
+        if rename(tmp, path) != 0 {
+            unlink(tmp)
+            throw CLIError(code: CLIError.cannotCreate, message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func print(_ s: String) { FileHandle.standardOutput.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8)) }
+    static func note(_ s: String) { FileHandle.standardError.write(Data("suyuan: \(s)\n".utf8)) }
+    static func printJSON(_ v: JSONValue) { print(v.prettyPrinted()) }
+}
+
+/// After an append: sign a checkpoint with the operator key named at init, when it is at hand.
+enum AutoCheckpoint {
+    static func sign(_ ledger: Ledger, _ pass: PassphraseOptions) -> [UInt8]? {
+        guard let store = ledger.store as? SQLiteLedgerStore,
+              let path = try? store.setting("operator_key_path") else { return nil }
+        guard let p = try? pass.operatorPassphrase(), !p.isEmpty else {
+            IO.note("no checkpoint signed: no passphrase for the operator key; run `suyuan checkpoint`")
+            return nil
+        }
+        do {
+            let (file, key) = try Keys.open(path, passphrase: p)
+            let signer = try NoteSigner(name: file.name, key: key)
+            return try ledger.checkpoint(signer: signer).note
+        } catch {
+            IO.note("no checkpoint signed (\(CLIError.from(error).message)); run `suyuan checkpoint --key FILE`")
+            return nil
+        }
+    }
+}
