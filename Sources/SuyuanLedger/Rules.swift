@@ -9,6 +9,11 @@ public struct AppendContext: Sendable {
     public let index: UInt64
     /// The time the entry would be recorded.
     public let recordedAt: Timestamp
+
+    /// The context for appending at `index` at `recordedAt` to a ledger with `genesis`.
+    public init(genesis: Genesis?, index: UInt64, recordedAt: Timestamp) {
+        self.genesis = genesis; self.index = index; self.recordedAt = recordedAt
+    }
 }
 
 /// The rule for one statement kind: how its payload must look and who may sign it.

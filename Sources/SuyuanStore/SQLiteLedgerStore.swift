@@ -34,11 +34,15 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     /// The file path.
     public let path: String
-    private let pool: DatabasePool
+    private let pool: any DatabaseWriter
     private let frontier = Mutex<MerkleFrontier?>(nil)
 
     /// Opens an existing ledger file (`create: false`) or creates a new one (`create: true`).
-    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
+    ///
+    /// With `concurrentReads` (for servers) reads run in parallel on a connection pool; note that a
+    /// pool writes to the file when it opens (GRDB keeps the WAL non-empty). Without it (the CLI), one
+    /// connection is used and opening never writes: a refused command leaves the file byte for byte.
+    public init(path: String, create: Bool = false, readOnly: Bool = false, concurrentReads: Bool = false) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw OpenError.missing(path) }
@@ -46,15 +50,24 @@ public final class SQLiteLedgerStore: LedgerStore {
         var config = Configuration()
         config.busyMode = .timeout(30)
         config.readonly = readOnly
-        config.journalMode = .wal
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")  // an acknowledged append survives power loss
             try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
         }
-        do { pool = try DatabasePool(path: path, configuration: config) } catch let e as DatabaseError {
+        do {
+            if concurrentReads {
+                config.journalMode = .wal
+                pool = try DatabasePool(path: path, configuration: config)
+            } else {
+                pool = try DatabaseQueue(path: path, configuration: config)
+            }
+        } catch let e as DatabaseError {
             throw OpenError.notALedger(path, e.message ?? "\(e)")
         }
-        if create { try migrate() }
+        if create {
+            // WAL is a persistent property of the file: set once, at creation, outside any transaction.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try migrate()
+        }
         try pool.read { db in
             let app = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
             guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "wrong SQLite application_id") }
@@ -173,6 +186,8 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
         try pool.writeWithoutTransaction { db in
+            // An acknowledged append must survive power loss, not only a crash: sync the WAL on commit.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
             var stored: [StoredEntry] = []
             var newFrontier: MerkleFrontier?
             try db.inTransaction(.immediate) {

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+import SuyuanStore
+
+/// One conformance suite for every LedgerStore: the ledger behaves the same on each.
+@Suite struct StoreConformanceTests {
+    let fx = Fixture()
+
+    func makeLedger(_ kind: StoreKind, clock: TestClock) throws -> (StoreHandle, Ledger) {
+        let h = StoreHandle(kind)
+        let l = try Ledger.create(in: h.store, genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        return (h, l)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func genesisAndChain(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        #expect(l.genesis == fx.genesis)
+        var leafHashes = [try h.store.entry(at: 0)!.leafHash]
+        for batch in 0..<5 {
+            clock.advance(seconds: 1)
+            let stmts = (0..<7).map { fx.notice(batch * 7 + $0, at: clock.current) }
+            let results = try l.appendAll(stmts)
+            #expect(results.map(\.index) == (0..<7).map { UInt64(1 + batch * 7 + $0) })
+            leafHashes += results.map(\.leafHash)
+        }
+        let size = try l.size()
+        #expect(size == 36)
+        let stored = try h.store.entries(from: 0, count: 1000)
+        #expect(stored.count == 36)
+        var prev = Hash.zero
+        var lastTime = Timestamp(nanoseconds: 0)
+        for (i, s) in stored.enumerated() {
+            let e = try Entry(parsing: s.bytes)
+            #expect(e.index == UInt64(i))
+            #expect(e.prev == prev)
+            #expect(s.leafHash == RFC6962.leafHash(s.bytes))
+            #expect(s.leafHash == leafHashes[i])
+            #expect(e.recordedAt >= lastTime)
+            try e.signed.verifySignature()
+            prev = s.leafHash
+            lastTime = e.recordedAt
+        }
+        // Every root and proof from stored nodes agrees with an independent in-memory computation.
+        for n in 1...size {
+            let root = try l.root(size: n)
+            #expect(root == RFC6962.root(leafHashes: Array(leafHashes[0..<Int(n)])))
+            for i in 0..<n {
+                try RFC6962.verifyInclusion(leafHash: leafHashes[Int(i)], index: i, size: n, proof: try l.inclusionProof(index: i, size: n), root: root)
+            }
+            for m in 1...n {
+                try RFC6962.verifyConsistency(oldSize: m, newSize: n, oldRoot: try l.root(size: m), newRoot: root,
+                                              proof: try l.consistencyProof(from: m, to: n))
+            }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func refusalsLeaveTheLedgerUnchanged(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        _ = try l.appendAll([fx.notice(1, at: clock.current)])
+        let before = try h.store.entries(from: 0, count: 100)
+
+        func refused(_ s: SignedStatement, _ check: (LedgerError) -> Bool) throws {
+            #expect {
+                _ = try l.appendAll([s])
+            } throws: { e in (e as? LedgerError).map(check) ?? false }
+        }
+        // Signed by a key not named in genesis.
+        try refused(fx.notice(2, by: fx.stranger, at: clock.current)) { if case .unauthorized = $0 { true } else { false } }
+        // Signed by the operator, who is not a regulator.
+        try refused(fx.notice(3, by: fx.op, at: clock.current)) { if case .unauthorized = $0 { true } else { false } }
+        // A second genesis.
+        try refused(fx.genesisStatement(at: clock.current)) { if case .unauthorized = $0 { true } else { false } }
+        // A bad signature.
+        let good = fx.notice(4, at: clock.current)
+        var sig = good.signature
+        sig[10] ^= 1
+        try refused(try SignedStatement(canonical: good.canonical, signature: sig)) { if case .badSignature = $0 { true } else { false } }
+        // A statement changed after signing.
+        let other = fx.notice(5, at: clock.current)
+        try refused(try SignedStatement(canonical: other.canonical, signature: good.signature)) { if case .badSignature = $0 { true } else { false } }
+        // Unknown kind.
+        let odd = try Statement(kind: "odd", payload: ["a": 1], signer: fx.gd.publicKey, time: clock.current).sign(with: fx.gd)
+        try refused(odd) { $0 == .unknownKind("odd") }
+        // Malformed notice payload.
+        let bad = try Statement(kind: "notice", payload: ["title": "x"], signer: fx.gd.publicKey, time: clock.current).sign(with: fx.gd)
+        try refused(bad) { if case .malformed = $0 { true } else { false } }
+        // Too far in the future, too far in the past.
+        try refused(fx.notice(6, at: clock.current.adding(seconds: 601))) { if case .timeOutOfWindow = $0 { true } else { false } }
+        try refused(fx.notice(7, at: clock.current.adding(seconds: -31 * 86400))) { if case .timeOutOfWindow = $0 { true } else { false } }
+        // Duplicate of an appended statement.
+        try refused(fx.notice(1, at: clock.current)) { $0 == .duplicate(index: 1) }
+        // An atomic batch with one bad statement appends nothing, and names the position.
+        #expect {
+            _ = try l.appendAll([fx.notice(8, at: clock.current), fx.notice(9, by: fx.stranger, at: clock.current)])
+        } throws: { e in "\(e)".contains("statement 2 of 2") }
+
+        #expect(try h.store.entries(from: 0, count: 100) == before)
+        #expect(try l.size() == 2)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func perStatementResultsInABatch(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (_, l) = try makeLedger(kind, clock: clock)
+        let a = fx.notice(1, at: clock.current)
+        let results = try l.append([a, fx.notice(2, by: fx.stranger, at: clock.current), a, fx.notice(3, by: fx.hk, at: clock.current)])
+        #expect(try results[0].get().index == 1)
+        #expect(throws: LedgerError.self) { try results[1].get() }
+        #expect(throws: LedgerError.duplicate(index: 1)) { try results[2].get() }
+        #expect(try results[3].get().index == 2)
+        #expect(try l.size() == 3)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func checkpointsAreSignedStoredAndVerified(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        let first = try l.checkpoint(signer: fx.signer)
+        #expect(first.isNew && first.size == 1)
+        #expect(try l.checkpoint(signer: fx.signer).isNew == false)
+        _ = try l.appendAll((0..<5).map { fx.notice($0, at: clock.current) })
+        let second = try l.checkpoint(signer: fx.signer)
+        #expect(second.isNew && second.size == 6)
+        let v = try Checkpoint.verify(second.note, trusting: [fx.genesis.operatorKey])
+        #expect(v.checkpoint.origin == fx.origin)
+        #expect(v.checkpoint.root == (try l.root(size: 6)))
+        #expect(try l.latestVerifiedCheckpoint()?.checkpoint.size == 6)
+        #expect(try h.store.checkpoints().map(\.size) == [1, 6])
+        // Only the operator key may sign checkpoints.
+        #expect(throws: LedgerError.self) { try l.checkpoint(signer: try NoteSigner(name: "gd.example", key: fx.gd)) }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func reopenReadsGenesis(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        _ = try l.appendAll([fx.notice(1, at: clock.current)])
+        let again = try Ledger(opening: h.store, clock: clock.clock)
+        #expect(again.genesis == fx.genesis)
+        #expect(try again.size() == 2)
+        // Creating twice is refused.
+        #expect(throws: LedgerError.self) { _ = try Ledger.create(in: h.store, genesis: fx.genesisStatement(at: clock.current), clock: clock.clock) }
+        // Opening an empty store is refused.
+        #expect(throws: LedgerError.self) { _ = try Ledger(opening: StoreHandle(kind).store) }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func recordedAtNeverGoesBackwards(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        _ = try l.appendAll([fx.notice(1, at: clock.current)])
+        clock.advance(seconds: -100)  // the clock steps back
+        _ = try l.appendAll([fx.notice(2, at: clock.current)])
+        let e1 = try Entry(parsing: try h.store.entry(at: 1)!.bytes)
+        let e2 = try Entry(parsing: try h.store.entry(at: 2)!.bytes)
+        #expect(e2.recordedAt >= e1.recordedAt)
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+import Testing
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+import SuyuanStore
+
+@Suite struct SQLiteStoreTests {
+    let fx = Fixture()
+
+    @Test func updatesAndDeletesAreRejectedByTriggers() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<4).map { fx.notice($0, at: clock.current) })
+        try l.checkpoint(signer: fx.signer)
+        let q = try DatabaseQueue(path: path)
+        for sql in [
+            "UPDATE entries SET body = x'00' WHERE idx = 1", "DELETE FROM entries WHERE idx = 4",
+            "UPDATE nodes SET hash = x'00'", "DELETE FROM nodes", "DELETE FROM checkpoints", "UPDATE checkpoints SET size = 9",
+        ] {
+            #expect(throws: DatabaseError.self, "\(sql)") { try q.write { try $0.execute(sql: sql) } }
+        }
+        try q.close()
+        #expect(try SQLiteLedgerStore(path: path).tail().size == 5)
+    }
+
+    @Test func notALedger() throws {
+        let dir = TempDir()
+        #expect { _ = try SQLiteLedgerStore(path: dir.file("missing.db")) } throws: {
+            ($0 as? SQLiteLedgerStore.OpenError) == .missing(dir.file("missing.db"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("missing.db")))
+        let text = dir.file("text.txt")
+        try Data("hello, this is not a database\n".utf8).write(to: URL(fileURLWithPath: text))
+        #expect { _ = try SQLiteLedgerStore(path: text) } throws: { "\($0)".contains("not an SQLite database") }
+        let empty = dir.file("empty")
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect { _ = try SQLiteLedgerStore(path: empty) } throws: { "\($0)".contains("empty") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: empty)).isEmpty)
+        let other = dir.file("other.db")
+        let q = try DatabaseQueue(path: other)
+        try q.write { try $0.execute(sql: "CREATE TABLE t(x)") }
+        try q.close()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: other))
+        #expect { _ = try SQLiteLedgerStore(path: other) } throws: { "\($0)".contains("another application") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == bytes)
+    }
+
+    /// Two store instances on one file behave like two processes: each append sees the other's.
+    @Test func twoWritersOnOneFileInterleave() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        _ = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        let a = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
+        let b = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
+        var n = 0
+        for round in 0..<10 {
+            let l = round % 2 == 0 ? a : b
+            _ = try l.appendAll((0..<(round + 1)).map { _ in n += 1; return fx.notice(n, at: clock.current) })
+        }
+        try checkChain(path, expectedSize: UInt64(1 + n))
+    }
+
+    /// Concurrent appends from several threads through separate connections: no fork, no gap.
+    @Test func concurrentWritersNeverForkTheChain() async throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        _ = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        let fx = self.fx
+        let writers = 4, batches = 10, perBatch = 5
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for w in 0..<writers {
+                group.addTask {
+                    let l = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
+                    for b in 0..<batches {
+                        let stmts = (0..<perBatch).map { fx.notice(10_000 * w + 100 * b + $0, at: clock.current) }
+                        let r = try l.appendAll(stmts)
+                        // A batch is contiguous.
+                        #expect(r.map(\.index) == (0..<UInt64(perBatch)).map { r[0].index + $0 })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try checkChain(path, expectedSize: UInt64(1 + writers * batches * perBatch))
+    }
+
+    @Test func backupIsAConsistentCopy() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let store = try SQLiteLedgerStore(path: path, create: true)
+        let l = try Ledger.create(in: store, genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<20).map { fx.notice($0, at: clock.current) })
+        try l.checkpoint(signer: fx.signer)
+        try store.backup(to: dir.file("copy.db"))
+        let copy = try Ledger(opening: try SQLiteLedgerStore(path: dir.file("copy.db")), clock: clock.clock)
+        #expect(try copy.size() == 21)
+        #expect(try copy.latestVerifiedCheckpoint()?.checkpoint.root == (try l.root(size: 21)))
+        try checkChain(dir.file("copy.db"), expectedSize: 21)
+    }
+
+    /// Reads the file afresh and checks indexes, the hash chain, stored leaf hashes and stored nodes.
+    func checkChain(_ path: String, expectedSize: UInt64) throws {
+        let store = try SQLiteLedgerStore(path: path)
+        let entries = try store.entries(from: 0, count: Int(expectedSize) + 10)
+        #expect(UInt64(entries.count) == expectedSize)
+        var prev = Hash.zero
+        var leaves: [Hash] = []
+        for (i, s) in entries.enumerated() {
+            let e = try Entry(parsing: s.bytes)
+            #expect(e.index == UInt64(i))
+            #expect(e.prev == prev)
+            #expect(s.leafHash == e.leafHash)
+            prev = s.leafHash
+            leaves.append(s.leafHash)
+        }
+        #expect(try RFC6962.root(size: expectedSize, reader: store) == RFC6962.root(leafHashes: leaves))
+    }
+}
