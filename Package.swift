@@ -38,7 +38,8 @@ let package = Package(
         // The embedded default store: one SQLite file.
         .target(
             name: "SuyuanStore",
-            dependencies: ["SuyuanLedger", "SuyuanMerkle", "SuyuanCrypto", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["SuyuanLedger", "SuyuanMerkle", "SuyuanCrypto", "SuyuanFormats",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -52,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "suyuan-bench",
             dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore",
-                           .product(name: "GRDB", package: "GRDB.swift")],
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             path: "Tools/bench",
             swiftSettings: strict
         ),

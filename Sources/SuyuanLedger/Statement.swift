@@ -87,11 +87,14 @@ public struct SignedStatement: Sendable, Equatable {
     public let canonical: [UInt8]
     /// The 64-byte Ed25519 signature.
     public let signature: [UInt8]
+    /// Hash identifying the statement (for duplicate detection): SHA-256 of its canonical bytes.
+    public let statementHash: Hash
 
     init(unverifiedStatement: Statement, canonical: [UInt8], signature: [UInt8]) {
         self.statement = unverifiedStatement
         self.canonical = canonical
         self.signature = signature
+        self.statementHash = SHA256.hash(canonical)
     }
 
     /// Parses statement bytes that must already be canonical, plus a signature.
@@ -109,10 +112,9 @@ public struct SignedStatement: Sendable, Equatable {
         self.statement = st
         self.canonical = canonical
         self.signature = signature
+        self.statementHash = SHA256.hash(canonical)
     }
 
-    /// Hash identifying the statement (for duplicate detection): SHA-256 of its canonical bytes.
-    public var statementHash: Hash { SHA256.hash(canonical) }
 
     /// Checks the signature against the signer key named in the statement.
     public func verifySignature() throws(LedgerError) {

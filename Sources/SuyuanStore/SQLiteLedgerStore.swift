@@ -34,15 +34,14 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     /// The file path.
     public let path: String
-    private let pool: any DatabaseWriter
+    private let pool: DatabaseQueue
     private let frontier = Mutex<MerkleFrontier?>(nil)
 
     /// Opens an existing ledger file (`create: false`) or creates a new one (`create: true`).
     ///
-    /// With `concurrentReads` (for servers) reads run in parallel on a connection pool; note that a
-    /// pool writes to the file when it opens (GRDB keeps the WAL non-empty). Without it (the CLI), one
-    /// connection is used and opening never writes: a refused command leaves the file byte for byte.
-    public init(path: String, create: Bool = false, readOnly: Bool = false, concurrentReads: Bool = false) throws {
+    /// One connection is used, and opening never writes to an existing file, so a refused command
+    /// leaves it byte for byte. (GRDB's `DatabasePool` writes on open to keep the WAL non-empty.)
+    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw OpenError.missing(path) }
@@ -53,27 +52,22 @@ public final class SQLiteLedgerStore: LedgerStore {
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
         }
-        do {
-            if concurrentReads {
-                config.journalMode = .wal
-                pool = try DatabasePool(path: path, configuration: config)
-            } else {
-                pool = try DatabaseQueue(path: path, configuration: config)
-            }
-        } catch let e as DatabaseError {
+        do { pool = try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError {
             throw OpenError.notALedger(path, e.message ?? "\(e)")
         }
-        if create {
+        let (app, version, tables) = try pool.read { db in
+            (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+             try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
+        }
+        if create && app == 0 && tables == 0 {
             // WAL is a persistent property of the file: set once, at creation, outside any transaction.
             try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
-            try migrate()
+        } else {
+            guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
+            guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
-        try pool.read { db in
-            let app = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
-            guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "wrong SQLite application_id") }
-            let v = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-            guard v <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, v) }
-        }
+        if create { try migrate() }
     }
 
     /// Refuses files that are not SQLite databases before SQLite touches them.
@@ -88,8 +82,8 @@ public final class SQLiteLedgerStore: LedgerStore {
         guard head.count == 100, head.prefix(16) == Data("SQLite format 3\0".utf8) else {
             throw OpenError.notALedger(path, "not an SQLite database")
         }
-        let app = head[68..<72].reduce(Int32(0)) { $0 << 8 | Int32($1) }
-        guard app == applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
+        // The application id is checked through SQLite after opening: in WAL mode the newest header
+        // may still be in the -wal file.
     }
 
     private func migrate() throws {
@@ -159,16 +153,13 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
-        let leafStmt = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE idx = ?")
-        let nodeStmt = try db.cachedStatement(sql: "SELECT hash FROM nodes WHERE id = ?")
+        let leaf = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx = ?")
+        let node = try FastStatement(db, "SELECT hash FROM nodes WHERE id = ?")
         return try ids.map { id in
-            let data: Data?
-            if id.level == 0 {
-                data = try Data.fetchOne(leafStmt, arguments: [Int64(id.index)])
-            } else {
-                data = try Data.fetchOne(nodeStmt, arguments: [nodeKey(id)])
-            }
-            guard let d = data, let h = Hash(bytes: [UInt8](d)) else {
+            let bytes = id.level == 0
+                ? try leaf.blob(db, [.int(Int64(id.index))])
+                : try node.blob(db, [.int(nodeKey(id))])
+            guard let b = bytes, let h = Hash(bytes: b) else {
                 throw LedgerError.corrupt("missing Merkle node level \(id.level) index \(id.index)")
             }
             return h
@@ -179,8 +170,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         let tail: LedgerTail
         let db: Database
         func index(ofStatement hash: Hash) throws -> UInt64? {
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT idx FROM entries WHERE statement_hash = ?"),
-                               arguments: [Data(hash.bytes)]).map { UInt64($0) }
+            try FastStatement(db, "SELECT idx FROM entries WHERE statement_hash = ?").int(db, [.blob(hash.bytes)]).map { UInt64($0) }
         }
     }
 
@@ -196,19 +186,19 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let new = try build(Tx(tail: tail, db: db))
                 if new.isEmpty { return .commit }
                 var f = try self.loadFrontier(db, size: tail.size)
-                let insertEntry = try db.cachedStatement(sql: "INSERT INTO entries (idx, leaf_hash, statement_hash, recorded_at, body) VALUES (?, ?, ?, ?, ?)")
-                let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, recorded_at, body) VALUES (?, ?, ?, ?, ?)")
+                let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 for (k, n) in new.enumerated() {
                     let index = tail.size + UInt64(k)
                     guard n.entry.index == index else {
                         throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
                     }
-                    try insertEntry.execute(arguments: [
-                        Int64(index), Data(n.leafHash.bytes), Data(n.statementHash.bytes),
-                        n.entry.recordedAt.nanoseconds / 1_000_000, Data(n.entry.bytes),
+                    try insertEntry.execute(db, [
+                        .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.statementHash.bytes),
+                        .int(n.entry.recordedAt.nanoseconds / 1_000_000), .blob(n.entry.bytes),
                     ])
                     for (id, h) in f.append(leafHash: n.leafHash) where id.level > 0 {
-                        try insertNode.execute(arguments: [Self.nodeKey(id), Data(h.bytes)])
+                        try insertNode.execute(db, [.int(Self.nodeKey(id)), .blob(h.bytes)])
                     }
                     stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
                 }

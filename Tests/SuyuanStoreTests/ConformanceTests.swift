@@ -77,7 +77,7 @@ import SuyuanStore
         // Signed by the operator, who is not a regulator.
         try refused(fx.notice(3, by: fx.op, at: clock.current)) { if case .unauthorized = $0 { true } else { false } }
         // A second genesis.
-        try refused(fx.genesisStatement(at: clock.current)) { if case .unauthorized = $0 { true } else { false } }
+        try refused(fx.genesisStatement(at: clock.current.adding(seconds: 1))) { if case .unauthorized = $0 { true } else { false } }
         // A bad signature.
         let good = fx.notice(4, at: clock.current)
         var sig = good.signature

@@ -47,6 +47,8 @@ import SuyuanStore
         try q.close()
         let bytes = try Data(contentsOf: URL(fileURLWithPath: other))
         #expect { _ = try SQLiteLedgerStore(path: other) } throws: { "\($0)".contains("another application") }
+        // Creating a ledger over another application's database is refused too, without touching it.
+        #expect { _ = try SQLiteLedgerStore(path: other, create: true) } throws: { "\($0)".contains("another application") }
         #expect(try Data(contentsOf: URL(fileURLWithPath: other)) == bytes)
     }
 

@@ -1,1 +1,194 @@
-print("bench")
+// Ledger-core benchmarks. Prints figures and ratios against this machine's own limits, all measured in
+// the same run. Usage: swift run -c release suyuan-bench [--entries N] [--proof-size N] [--dir DIR]
+import Dispatch
+import Foundation
+import GRDBSQLite
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+import SuyuanStore
+
+// MARK: Arguments
+
+let args = Array(CommandLine.arguments.dropFirst())
+@MainActor func option(_ name: String, _ def: Int) -> Int {
+    if let i = args.firstIndex(of: name), args.index(after: i) < args.endIndex, let v = Int(args[args.index(after: i)]) { return v }
+    return def
+}
+let appendCount = option("--entries", 200_000)
+let proofSize = option("--proof-size", 1_000_000)
+let batchSize = option("--batch", 2_000)
+let dir = args.firstIndex(of: "--dir").map { String(args[args.index(after: $0)]) } ?? NSTemporaryDirectory() + "suyuan-bench-\(getpid())"
+try? FileManager.default.removeItem(atPath: dir)
+try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(atPath: dir) }
+let cores = ProcessInfo.processInfo.activeProcessorCount
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+func fmt(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.2f", x) }
+func peakRSSMiB() -> Double {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+}
+
+print("suyuan-bench: \(cores) cores, \(appendCount) appends in batches of \(batchSize), proofs at \(proofSize) entries")
+
+// MARK: Fixture: keys and pre-signed statements (not timed)
+
+let op = SecretKey(seed: [UInt8](repeating: 1, count: 32))!
+let regs = (2...4).map { SecretKey(seed: [UInt8](repeating: UInt8($0), count: 32))! }
+let origin = "bench.suyuan.example/ledger"
+let genesis = try Genesis(origin: origin, operatorKey: VerifierKey(name: origin, publicKey: op.publicKey),
+                          regulators: [.GD: VerifierKey(name: "gd", publicKey: regs[0].publicKey),
+                                       .HK: VerifierKey(name: "hk", publicKey: regs[1].publicKey),
+                                       .MO: VerifierKey(name: "mo", publicKey: regs[2].publicKey)])
+let startTime = systemClock()
+
+/// Signs `n` distinct notices (about 330 bytes each) on all cores.
+@MainActor func signNotices(_ n: Int, offset: Int = 0) -> [SignedStatement] {
+    let out = UnsafeMutableBufferPointer<SignedStatement?>.allocate(capacity: n)
+    out.initialize(repeating: nil)
+    nonisolated(unsafe) let buf = out
+    DispatchQueue.concurrentPerform(iterations: cores) { w in
+        for i in stride(from: w, to: n, by: cores) {
+            let k = regs[i % 3]
+            let notice = try! Notice(level: "notice", title: "Notice \(offset + i)", text: "Routine inspection notice number \(offset + i) for imported goods in the bonded zone.",
+                                     products: ["https://id.gs1.org/01/09421902960055/21/\(offset + i)"], categories: ["infant-formula"])
+            buf[i] = try! Statement(kind: Notice.kind, payload: notice.payload, signer: k.publicKey, time: startTime).sign(with: k)
+        }
+    }
+    let r = out.map { $0! }
+    out.deallocate()
+    return r
+}
+
+let t0 = now()
+let statements = signNotices(appendCount)
+let signSeconds = now() - t0
+let avgStatement = statements.prefix(1000).map(\.canonical.count).reduce(0, +) / min(1000, statements.count)
+print("fixture: signed \(statements.count) statements (avg \(avgStatement) B) in \(fmt(signSeconds)) s")
+
+// MARK: (a) raw Ed25519 verification on all cores
+
+let messages = statements.prefix(50_000).map { DSSE.pae(type: Statement.payloadType, body: $0.canonical) }
+let keysFor = statements.prefix(50_000).map { try! $0.statement.signerKey() }
+var verifyRate = 0.0
+do {
+    let n = messages.count
+    let t = now()
+    DispatchQueue.concurrentPerform(iterations: cores) { w in
+        for i in stride(from: w, to: n, by: cores) {
+            precondition(keysFor[i].isValidSignature(statements[i].signature, for: messages[i]))
+        }
+    }
+    verifyRate = Double(n) / (now() - t)
+    print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyRate)) /s")
+}
+
+// MARK: (b) raw SQLite inserts of comparable rows (same schema, 10k-row transactions, C API)
+
+var sqliteRate = 0.0
+do {
+    nonisolated(unsafe) var db: OpaquePointer?
+    precondition(sqlite3_open(dir + "/raw.db", &db) == SQLITE_OK)
+    func exec(_ sql: String) { precondition(sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK, String(cString: sqlite3_errmsg(db))) }
+    exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536")
+    exec("CREATE TABLE entries (idx INTEGER PRIMARY KEY, leaf_hash BLOB NOT NULL, statement_hash BLOB NOT NULL, recorded_at INTEGER NOT NULL, body BLOB NOT NULL)")
+    exec("CREATE UNIQUE INDEX entries_by_statement ON entries(statement_hash)")
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(db, "INSERT INTO entries VALUES (?, ?, ?, ?, ?)", -1, &stmt, nil)
+    let bodies = statements.prefix(20_000).map { $0.canonical + [UInt8](repeating: 0x20, count: 250) }
+    let hashes = (0..<appendCount).map { SHA256.hash(Array(String($0).utf8)).bytes }
+    let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+    let t = now()
+    var i = 0
+    while i < appendCount {
+        exec("BEGIN IMMEDIATE")
+        for _ in 0..<10_000 where i < appendCount {
+            sqlite3_bind_int64(stmt, 1, Int64(i))
+            sqlite3_bind_blob(stmt, 2, hashes[(i + 1) % appendCount], 32, transient)
+            sqlite3_bind_blob(stmt, 3, hashes[i], 32, transient)
+            sqlite3_bind_int64(stmt, 4, 1_700_000_000_000)
+            let b = bodies[i % bodies.count]
+            sqlite3_bind_blob(stmt, 5, b, Int32(b.count), transient)
+            precondition(sqlite3_step(stmt) == SQLITE_DONE)
+            sqlite3_reset(stmt)
+            i += 1
+        }
+        exec("COMMIT")
+    }
+    sqliteRate = Double(appendCount) / (now() - t)
+    sqlite3_finalize(stmt)
+    sqlite3_close(db)
+    print("(b) raw SQLite inserts (entry rows, unique index, WAL, synchronous=FULL, 10k/tx): \(fmt(sqliteRate)) /s")
+}
+
+// MARK: (c) ledger append throughput
+
+var appendRate = 0.0
+do {
+    let store = try SQLiteLedgerStore(path: dir + "/ledger.db", create: true)
+    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
+    let ledger = try Ledger.create(in: store, genesis: g)
+    let t = now()
+    var i = 0
+    while i < statements.count {
+        let batch = Array(statements[i..<min(i + batchSize, statements.count)])
+        _ = try ledger.appendAll(batch)
+        i += batch.count
+    }
+    appendRate = Double(statements.count) / (now() - t)
+    let bound = min(verifyRate, sqliteRate)
+    print("(c) ledger append (verify + chain + tree + commit, batches of \(batchSize)): \(fmt(appendRate)) /s")
+    print("    ratio to min(a, b) = \(fmt(bound)) /s: \(fmt(100 * appendRate / bound)) % (target ≥ 75 %)")
+}
+
+// MARK: (d) inclusion proof latency at proofSize entries
+
+do {
+    let path = dir + "/proofs.db"
+    let store = try SQLiteLedgerStore(path: path, create: true)
+    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
+    let ledger = try Ledger.create(in: store, genesis: g)
+    let t = now()
+    var appended = 1
+    // Reuse the signed statements in chunks, re-signing new ones when more are needed.
+    var pool = statements
+    var offset = statements.count
+    while appended < proofSize {
+        if pool.isEmpty { pool = signNotices(min(200_000, proofSize - appended), offset: offset); offset += pool.count }
+        let take = min(batchSize * 5, pool.count, proofSize - appended)
+        _ = try ledger.appendAll(Array(pool.prefix(take)))
+        pool.removeFirst(take)
+        appended += take
+    }
+    print("(d) built a \(appended)-entry ledger in \(fmt(now() - t)) s")
+    let size = try ledger.size()
+    let samples = 20_000
+    var latencies: [Double] = []
+    latencies.reserveCapacity(samples)
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<samples {
+        let index = UInt64.random(in: 0..<size, using: &rng)
+        let s = now()
+        _ = try ledger.inclusionProof(index: index, size: size)
+        latencies.append(now() - s)
+    }
+    latencies.sort()
+    let p50 = latencies[samples / 2] * 1e3, p99 = latencies[samples * 99 / 100] * 1e3, mx = latencies.last! * 1e3
+    print("    inclusion proof at size \(size), \(samples) random indices: p50 \(String(format: "%.3f", p50)) ms, p99 \(String(format: "%.3f", p99)) ms, max \(String(format: "%.3f", mx)) ms (target p99 ≤ 1 ms)")
+    var clat: [Double] = []
+    for _ in 0..<2000 {
+        let m = UInt64.random(in: 1..<size, using: &rng)
+        let s = now()
+        _ = try ledger.consistencyProof(from: m, to: size)
+        clat.append(now() - s)
+    }
+    clat.sort()
+    print("    consistency proof to size \(size), 2000 random old sizes: p50 \(String(format: "%.3f", clat[1000] * 1e3)) ms, p99 \(String(format: "%.3f", clat[1980] * 1e3)) ms")
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.doubleValue ?? 0
+    print("    ledger file: \(fmt(bytes / 1048576)) MiB (\(fmt(bytes / Double(size))) B/entry)")
+}
+print("peak RSS: \(fmt(peakRSSMiB())) MiB")

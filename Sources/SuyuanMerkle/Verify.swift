@@ -1,0 +1,101 @@
+import SuyuanCrypto
+
+extension RFC6962 {
+    // MARK: - Inclusion (RFC 9162 §2.1.3.2)
+
+    /// Verifies that `leafHash` is the leaf at `index` of the tree of `size` leaves with root `root`.
+    /// Throws `MerkleError` on any failure: index out of range, wrong proof length, root mismatch.
+    public static func verifyInclusion(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash], root: Hash) throws {
+        let computed = try rootFromInclusionProof(leafHash: leafHash, index: index, size: size, proof: proof)
+        guard computed == root else { throw MerkleError.rootMismatch(expected: root, computed: computed) }
+    }
+
+    /// The root that an inclusion proof implies (RFC 9162 §2.1.3.2 steps 1–4), after checking that the
+    /// proof has exactly the length that `index` and `size` determine.
+    public static func rootFromInclusionProof(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]) throws -> Hash {
+        guard index < size else { throw MerkleError.indexOutOfRange(index: index, size: size) }
+        let expected = inclusionProofSize(index: index, size: size)
+        guard proof.count == expected else {
+            throw MerkleError.wrongProofSize(expected: expected, got: proof.count)
+        }
+        var fn = index
+        var sn = size - 1
+        var r = leafHash
+        for p in proof {
+            if sn == 0 { throw MerkleError.wrongProofSize(expected: expected, got: proof.count) }
+            if fn & 1 == 1 || fn == sn {
+                r = nodeHash(p, r)
+                while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+            } else {
+                r = nodeHash(r, p)
+            }
+            fn >>= 1
+            sn >>= 1
+        }
+        guard sn == 0 else { throw MerkleError.wrongProofSize(expected: expected, got: proof.count) }
+        return r
+    }
+
+    /// The length of the inclusion proof for leaf `index` in a tree of `size` leaves (`index < size`):
+    /// the levels below the point where the paths to `index` and `size - 1` diverge, plus one hash
+    /// per set bit of `index` above it.
+    static func inclusionProofSize(index: UInt64, size: UInt64) -> Int {
+        let inner = 64 - (index ^ (size - 1)).leadingZeroBitCount
+        let border = (index >> UInt64(inner)).nonzeroBitCount
+        return inner + border
+    }
+
+    // MARK: - Consistency (RFC 9162 §2.1.4.2)
+
+    /// Verifies that the tree of `newSize` leaves with root `newRoot` extends the tree of `oldSize`
+    /// leaves with root `oldRoot`. Requires `0 < oldSize <= newSize`; for equal sizes the proof must
+    /// be empty and the roots equal. Throws `MerkleError` on any failure.
+    public static func verifyConsistency(oldSize: UInt64, newSize: UInt64, oldRoot: Hash, newRoot: Hash, proof: [Hash]) throws {
+        guard oldSize <= newSize else { throw MerkleError.sizeOutOfRange }
+        guard oldSize > 0 else { throw MerkleError.consistencyFromEmptyTree }
+        if oldSize == newSize {
+            guard proof.isEmpty else { throw MerkleError.wrongProofSize(expected: 0, got: proof.count) }
+            guard oldRoot == newRoot else { throw MerkleError.rootMismatch(expected: newRoot, computed: oldRoot) }
+            return
+        }
+        let expected = consistencyProofSize(old: oldSize, new: newSize)
+        guard proof.count == expected else {
+            throw MerkleError.wrongProofSize(expected: expected, got: proof.count)
+        }
+        // Step 2: a power-of-two old tree is itself a node of the new tree; its root seeds the chain.
+        var path = proof
+        if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
+        // Steps 3–4.
+        var fn = oldSize - 1
+        var sn = newSize - 1
+        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
+        // Steps 5–6.
+        var fr = path[0]
+        var sr = path[0]
+        for c in path.dropFirst() {
+            if sn == 0 { throw MerkleError.wrongProofSize(expected: expected, got: proof.count) }
+            if fn & 1 == 1 || fn == sn {
+                fr = nodeHash(c, fr)
+                sr = nodeHash(c, sr)
+                while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 }
+            } else {
+                sr = nodeHash(sr, c)
+            }
+            fn >>= 1
+            sn >>= 1
+        }
+        // Step 7.
+        guard sn == 0 else { throw MerkleError.wrongProofSize(expected: expected, got: proof.count) }
+        guard fr == oldRoot else { throw MerkleError.oldRootMismatch(expected: oldRoot, computed: fr) }
+        guard sr == newRoot else { throw MerkleError.rootMismatch(expected: newRoot, computed: sr) }
+    }
+
+    /// The length of the consistency proof between sizes `old` and `new` (`0 < old < new`).
+    static func consistencyProofSize(old: UInt64, new: UInt64) -> Int {
+        let inner = 64 - ((old - 1) ^ (new - 1)).leadingZeroBitCount
+        let border = ((old - 1) >> UInt64(inner)).nonzeroBitCount
+        let shift = old.trailingZeroBitCount
+        let seed = old & (old - 1) == 0 ? 0 : 1  // the old tree's own root is not sent when it is a node
+        return seed + (inner - shift) + border
+    }
+}

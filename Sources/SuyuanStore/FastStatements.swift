@@ -1,0 +1,64 @@
+import GRDB
+import GRDBSQLite
+
+/// Binds and steps GRDB's cached prepared statements through the SQLite C API on the hot paths
+/// (appends and proof reads), where GRDB's argument boxing would cost more than SQLite itself.
+/// Errors become GRDB `DatabaseError`s, like everywhere else.
+struct FastStatement {
+    private let statement: Statement
+    private var handle: OpaquePointer { statement.sqliteStatement }
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    init(_ db: Database, _ sql: String) throws { statement = try db.cachedStatement(sql: sql) }
+
+    private func fail(_ db: Database, _ code: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
+    }
+
+    private func bind(_ values: [FastValue]) {
+        sqlite3_reset(handle)
+        for (i, v) in values.enumerated() {
+            let n = Int32(i + 1)
+            switch v {
+            case .int(let x): sqlite3_bind_int64(handle, n, x)
+            case .blob(let b): b.withUnsafeBytes { _ = sqlite3_bind_blob(handle, n, $0.baseAddress, Int32($0.count), FastStatement.transient) }
+            }
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func execute(_ db: Database, _ values: [FastValue]) throws {
+        bind(values)
+        let rc = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        guard rc == SQLITE_DONE else { throw fail(db, rc) }
+    }
+
+    /// Runs a query and returns the first column of its first row as bytes, or nil if there is no row.
+    func blob(_ db: Database, _ values: [FastValue]) throws -> [UInt8]? {
+        bind(values)
+        defer { sqlite3_reset(handle) }
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else { throw fail(db, rc) }
+        let n = Int(sqlite3_column_bytes(handle, 0))
+        guard n > 0, let p = sqlite3_column_blob(handle, 0) else { return [] }
+        return [UInt8](UnsafeRawBufferPointer(start: p, count: n))
+    }
+
+    /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
+    func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
+        bind(values)
+        defer { sqlite3_reset(handle) }
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else { throw fail(db, rc) }
+        return sqlite3_column_int64(handle, 0)
+    }
+}
+
+/// A value bound to a fast statement.
+enum FastValue {
+    case int(Int64)
+    case blob([UInt8])
+}
