@@ -133,7 +133,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
-        guard count > 0 else { return [] }
+        guard count > 0, index <= UInt64(Int64.max) else { return [] }
         return try pool.read { db in
             let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?"),
                                            arguments: [Int64(index), count])

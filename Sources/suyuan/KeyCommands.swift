@@ -27,6 +27,9 @@ struct KeyGenerate: SuyuanCommand {
 
     func execute() throws {
         let passphrase = try pass.required()
+        if FileManager.default.fileExists(atPath: out) {
+            throw CLIError(code: CLIError.cannotCreate, message: "\(out) already exists; choose another path or remove it first")
+        }
         let key = SecretKey.generate()
         let file = try KeyFile.seal(key, name: name, passphrase: passphrase)
         try IO.write(file.encoded(), to: out, mode: 0o600, overwrite: false)

@@ -36,6 +36,9 @@ struct InitCommand: SuyuanCommand {
 
     func execute() throws {
         let refs = try parsedRegulators()
+        if FileManager.default.fileExists(atPath: ledger.path) {
+            throw CLIError(code: CLIError.cannotCreate, message: "\(ledger.path) already exists; init only creates new ledgers (choose another --ledger)")
+        }
         var regs: [Region: VerifierKey] = [:]
         for (r, ref) in refs { regs[r] = try Keys.resolve(ref) }
         let (file, key) = try Keys.open(operatorKey, passphrase: try pass.required())
@@ -43,11 +46,10 @@ struct InitCommand: SuyuanCommand {
         let genesis = try Genesis(origin: origin, operatorKey: opKey, regulators: regs)
         let signed = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: key.publicKey, time: systemClock()).sign(with: key)
 
+        // Exclusive creation: of two racing inits exactly one proceeds, and a failure removes only
+        // the file this process created.
         let path = ledger.path
-        let existed = FileManager.default.fileExists(atPath: path)
-        if existed, let store = try? SQLiteLedgerStore(path: path), let t = try? store.tail(), t.size > 0 {
-            throw CLIError(code: CLIError.cannotCreate, message: "\(path) is already a ledger with \(t.size) entries; init only creates new ledgers")
-        }
+        try IO.createExclusively(path)
         do {
             let store = try SQLiteLedgerStore(path: path, create: true)
             let l = try Ledger.create(in: store, genesis: signed)
@@ -58,23 +60,28 @@ struct InitCommand: SuyuanCommand {
             for r in Region.allCases { IO.print("regulator \(r.rawValue): \(regs[r]!)") }
             IO.print(String(decoding: cp.note, as: UTF8.self))
         } catch {
-            if !existed { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
+            for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) }
             throw error
         }
     }
 }
 
-/// `--kind KIND --payload FILE|-` shared by sign and append.
 struct StatementInput: ParsableArguments {
     @Option(help: "The statement kind (genesis, notice, …).") var kind: String?
     @Option(help: "The payload JSON object: a file, or - for standard input.") var payload: String?
 
-    func build(key: SecretKey) throws -> SignedStatement {
+    /// Reads and parses the payload (cheap checks first, before any key is decrypted).
+    func payloadJSON() throws -> (String, JSONValue) {
         guard let kind, let payload else { throw ValidationError("--kind and --payload are both required") }
         let bytes = try IO.read(payload, limit: Statement.maxBytes * 4)
-        let json: JSONValue
-        do { json = try JSONValue.parse(bytes) } catch { throw CLIError(code: CLIError.data, message: "payload \(payload) is not valid JSON: \(error)") }
-        return try Statement(kind: kind, payload: json, signer: key.publicKey, time: systemClock()).sign(with: key)
+        do { return (kind, try JSONValue.parse(bytes)) } catch {
+            throw CLIError(code: CLIError.data, message: "payload \(payload) is not valid JSON: \(error)")
+        }
+    }
+
+    /// Signs `payload` as a statement of `kind` now.
+    static func sign(_ kind: String, _ payload: JSONValue, key: SecretKey) throws -> SignedStatement {
+        try Statement(kind: kind, payload: payload, signer: key.publicKey, time: systemClock()).sign(with: key)
     }
 }
 
@@ -92,8 +99,9 @@ struct SignCommand: SuyuanCommand {
     }
 
     func execute() throws {
+        let (kind, payload) = try input.payloadJSON()
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-        let signed = try input.build(key: sk)
+        let signed = try StatementInput.sign(kind, payload, key: sk)
         let text = signed.envelope.prettyPrinted() + "\n"
         if let out { try IO.write(Array(text.utf8), to: out) } else { IO.print(text) }
     }
@@ -128,8 +136,9 @@ struct AppendCommand: SuyuanCommand {
         if let statement {
             signed = try SignedStatement(envelope: try IO.read(statement, limit: Statement.maxBytes * 4))
         } else {
+            let (kind, payload) = try input.payloadJSON()
             let (_, sk) = try Keys.open(key!, passphrase: try pass.required())
-            signed = try input.build(key: sk)
+            signed = try StatementInput.sign(kind, payload, key: sk)
         }
         let l = try ledger.open()
         let a = try l.appendAll([signed])[0]
@@ -157,7 +166,7 @@ struct NoticeCommand: SuyuanCommand {
     @Option(help: "A product code the notice concerns (repeatable).") var product: [String] = []
     @Option(help: "A product category the notice concerns (repeatable).") var category: [String] = []
     @OptionGroup var pass: PassphraseOptions
-    @Flag(help: "Print {\"index\",\"leafHash\"} as JSON.") var json = false
+    @Flag(help: "Print {\"index\",\"leafHash\",\"checkpoint\"} as JSON.") var json = false
 
     func execute() throws {
         let notice = try Notice(level: level, title: title, text: text, products: product, categories: category)
@@ -167,7 +176,9 @@ struct NoticeCommand: SuyuanCommand {
         let a = try l.appendAll([signed])[0]
         let note = AutoCheckpoint.sign(l, pass)
         if json {
-            IO.printJSON(.object(["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]))
+            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
+            if let note { o["checkpoint"] = .string(String(decoding: note, as: UTF8.self)) }
+            IO.printJSON(.object(o))
         } else {
             IO.print("appended notice as entry \(a.index), leaf hash \(a.leafHash.hex)")
             if let note { IO.print(String(decoding: note, as: UTF8.self)) }
@@ -354,10 +365,8 @@ struct BackupCommand: SuyuanCommand {
     @Argument(help: "Where to write the copy (must not exist).") var out: String
 
     func execute() throws {
-        guard !FileManager.default.fileExists(atPath: out) else {
-            throw CLIError(code: CLIError.cannotCreate, message: "\(out) already exists; choose another path")
-        }
         let store = try ledger.openStore()
+        try IO.createExclusively(out)
         do { try store.backup(to: out) } catch {
             for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: out + s) }
             throw error

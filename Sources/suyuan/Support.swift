@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -170,20 +173,43 @@ enum IO {
         return [UInt8](d)
     }
 
-    /// Writes `bytes` to `path` atomically (temporary file + rename), refusing to overwrite unless allowed.
+    /// Writes `bytes` to `path` atomically (a private temporary file, fsync, then rename — or, when
+    /// `overwrite` is false, link, which fails if the path exists even when another process races us).
     static func write(_ bytes: [UInt8], to path: String, mode: Int = 0o644, overwrite: Bool = true) throws {
-        if !overwrite && FileManager.default.fileExists(atPath: path) {
-            throw CLIError(code: CLIError.cannotCreate, message: "\(path) already exists; choose another path or remove it first")
-        }
         let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(bytes), attributes: [.posixPermissions: mode]) else {
-            throw CLIError(code: CLIError.cannotCreate, message: "cannot write \(path)")
+        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp-\(getpid())-\(Hex.encode(SecureRandom.bytes(4)))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode_t(mode))
+        guard fd >= 0 else { throw cannotCreate(path) }
+        let ok = bytes.withUnsafeBytes { buf -> Bool in
+            var off = 0
+            while off < buf.count {
+                let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
+                if n <= 0 { return false }
+                off += n
+            }
+            return fsync(fd) == 0
         }
-        if rename(tmp, path) != 0 {
-            unlink(tmp)
-            throw CLIError(code: CLIError.cannotCreate, message: "cannot write \(path): \(String(cString: strerror(errno)))")
+        close(fd)
+        defer { unlink(tmp) }
+        guard ok else { throw CLIError(code: CLIError.io, message: "cannot write \(path): \(String(cString: strerror(errno)))") }
+        if overwrite {
+            guard rename(tmp, path) == 0 else { throw cannotCreate(path) }
+        } else {
+            guard link(tmp, path) == 0 else { throw cannotCreate(path) }
         }
+    }
+
+    /// Creates an empty file that did not exist (O_EXCL), so two processes can never both think they made it.
+    static func createExclusively(_ path: String, mode: Int = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode_t(mode))
+        guard fd >= 0 else { throw cannotCreate(path) }
+        close(fd)
+    }
+
+    private static func cannotCreate(_ path: String) -> CLIError {
+        let e = errno
+        if e == EEXIST { return CLIError(code: CLIError.cannotCreate, message: "\(path) already exists; choose another path or remove it first") }
+        return CLIError(code: CLIError.cannotCreate, message: "cannot create \(path): \(String(cString: strerror(e)))")
     }
 
     static func print(_ s: String) { FileHandle.standardOutput.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8)) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Suyuan: ParsableCommand {
@@ -16,4 +17,25 @@ struct Suyuan: ParsableCommand {
             BackupCommand.self,
         ]
     )
+
+    /// Runs the command line. Usage errors are one `suyuan: …` line on stderr with exit 64 (help goes
+    /// to stdout with exit 0); other failures were already reported by the command.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                let help = fullMessage(for: error)
+                if !help.isEmpty { print(help) }
+                Foundation.exit(0)
+            }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data("suyuan: \(message)\(message.contains("--help") ? "" : " (see suyuan --help)")\n".utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

@@ -1,0 +1,249 @@
+import SuyuanCrypto
+import SuyuanMerkle
+import Testing
+
+/// Every inclusion proof and every consistency proof of every tree of 1...64 leaves.
+@Suite struct ExhaustiveProofTests {
+    static let maxSize = 64
+    static let leafHashes = testLeafHashes(maxSize)
+    static let nodes = buildNodes(leafHashes).nodes
+    /// roots[n] = root of the first n leaves, by the independent recursive implementation.
+    static let roots: [Hash] = (0...maxSize).map { RFC6962.root(leafHashes: Array(leafHashes.prefix($0))) }
+
+    /// Which bits of a proof hash to flip: all 256 for trees of up to 8 leaves, otherwise the first and
+    /// last bit and two that move with `salt` (every bit of a hash feeds SHA-256 alike; a full sweep
+    /// over all 64 sizes would take minutes in debug builds).
+    static func bitsToFlip(n: Int, salt: Int) -> [Int] {
+        n <= 8 ? Array(0..<256) : [0, 255, (salt &* 37) % 256, (salt &* 101 &+ 128) % 256]
+    }
+
+    @Test func inclusionProofsForEveryIndex() throws {
+        var failures: [String] = []   // collected rather than one #expect each, to keep debug runs fast
+        var verified = 0, rejected = 0
+        func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
+            do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
+                failures.append("non-MerkleError \(error): \(what())")
+            }
+        }
+        for n in 1...Self.maxSize {
+            let size = UInt64(n)
+            let root = Self.roots[n]
+            let reader = BoundedReader(nodes: Self.nodes, size: size)
+            #expect(try RFC6962.root(size: size, reader: reader) == root)
+            for i in 0..<n {
+                let index = UInt64(i)
+                let proof = try RFC6962.inclusionProof(index: index, size: size, reader: reader)
+                if proof.count > ceilLog2(size) { failures.append("n=\(n) i=\(i): proof of \(proof.count) hashes") }
+                let leaf = Self.leafHashes[i]
+                do {
+                    try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof, root: root)
+                    verified += 1
+                } catch {
+                    failures.append("n=\(n) i=\(i): \(error)")
+                }
+                // Wrong index: every other index of the tree, and the first one past it.
+                for j in 0...n where j != i {
+                    mustReject("n=\(n) i=\(i) as j=\(j)") {
+                        try RFC6962.verifyInclusion(leafHash: leaf, index: UInt64(j), size: size, proof: proof, root: root)
+                    }
+                }
+                // Wrong leaf, wrong root, doubled size, extra hash.
+                let other = Self.leafHashes[(i + 1) % Self.maxSize]
+                mustReject("n=\(n) i=\(i) wrong leaf") {
+                    try RFC6962.verifyInclusion(leafHash: other, index: index, size: size, proof: proof, root: root)
+                }
+                mustReject("n=\(n) i=\(i) wrong root") {
+                    try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof,
+                                                root: Self.roots[n - 1])
+                }
+                mustReject("n=\(n) i=\(i) size*2") {
+                    try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size * 2, proof: proof, root: root)
+                }
+                mustReject("n=\(n) i=\(i) extra hash") {
+                    try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof + [leaf], root: root)
+                }
+                if !proof.isEmpty {
+                    mustReject("n=\(n) i=\(i) truncated") {
+                        try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: Array(proof.dropLast()),
+                                                    root: root)
+                    }
+                }
+                // A single bit flipped in any hash of the proof.
+                for k in proof.indices {
+                    for bit in Self.bitsToFlip(n: n, salt: i &* 31 &+ k) {
+                        var bad = proof
+                        bad[k] = flipping(bad[k], bit: bit)
+                        mustReject("n=\(n) i=\(i) k=\(k) bit=\(bit)") {
+                            try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: bad, root: root)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(10))")
+        #expect(verified == (1...Self.maxSize).reduce(0, +))
+        #expect(rejected > 10_000)
+    }
+
+    @Test func consistencyProofsForEveryPair() throws {
+        var failures: [String] = []
+        var verified = 0, rejected = 0
+        func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
+            do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
+                failures.append("non-MerkleError \(error): \(what())")
+            }
+        }
+        for n in 1...Self.maxSize {
+            let new = UInt64(n)
+            let newRoot = Self.roots[n]
+            let reader = BoundedReader(nodes: Self.nodes, size: new)
+            for m in 1...n {
+                let old = UInt64(m)
+                let oldRoot = Self.roots[m]
+                let proof = try RFC6962.consistencyProof(from: old, to: new, reader: reader)
+                if proof.count > ceilLog2(new) + 1 || proof.isEmpty != (m == n) {
+                    failures.append("m=\(m) n=\(n): proof of \(proof.count) hashes")
+                }
+                do {
+                    try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
+                    verified += 1
+                } catch {
+                    failures.append("m=\(m) n=\(n): \(error)")
+                }
+                // A single bit flipped in any hash of the proof.
+                for k in proof.indices {
+                    for bit in Self.bitsToFlip(n: n, salt: m &* 31 &+ k) {
+                        var bad = proof
+                        bad[k] = flipping(bad[k], bit: bit)
+                        mustReject("m=\(m) n=\(n) k=\(k) bit=\(bit)") {
+                            try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                          proof: bad)
+                        }
+                    }
+                }
+                // Wrong roots, wrong old size, truncated / extended proofs.
+                mustReject("m=\(m) n=\(n) bad old root") {
+                    try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: flipping(oldRoot, bit: 7),
+                                                  newRoot: newRoot, proof: proof)
+                }
+                mustReject("m=\(m) n=\(n) bad new root") {
+                    try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot,
+                                                  newRoot: flipping(newRoot, bit: 7), proof: proof)
+                }
+                mustReject("m=\(m) n=\(n) trailing hash") {
+                    try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                  proof: proof + [oldRoot])
+                }
+                mustReject("m=\(m) n=\(n) preceding hash") {
+                    try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                  proof: [oldRoot] + proof)
+                }
+                if m < n {
+                    mustReject("m=\(m) n=\(n) swapped roots") {
+                        try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: newRoot, newRoot: oldRoot,
+                                                      proof: proof)
+                    }
+                    mustReject("m=\(m) n=\(n) old+1") {
+                        try RFC6962.verifyConsistency(oldSize: old + 1, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                      proof: proof)
+                    }
+                    if m > 1 {
+                        mustReject("m=\(m) n=\(n) old-1") {
+                            try RFC6962.verifyConsistency(oldSize: old - 1, newSize: new, oldRoot: oldRoot,
+                                                          newRoot: newRoot, proof: proof)
+                        }
+                    }
+                    mustReject("m=\(m) n=\(n) truncated") {
+                        try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                      proof: Array(proof.dropLast()))
+                    }
+                    mustReject("m=\(m) n=\(n) empty") {
+                        try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
+                                                      proof: [])
+                    }
+                    // (No probe with a different new size: the proof treats the new tree's right part as
+                    // opaque hashes, so e.g. the 4 → 5 proof [leaf 4] also checks out as a 4 → 6 or
+                    // 4 → 8 proof for the same root. The new size is bound by the signed checkpoint.)
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(10))")
+        #expect(verified == (1...Self.maxSize).reduce(0, +))
+        #expect(rejected > 10_000)
+    }
+
+    @Test func errors() throws {
+        let reader = BoundedReader(nodes: Self.nodes, size: 10)
+        #expect(throws: MerkleError.indexOutOfRange(index: 10, size: 10)) {
+            try RFC6962.inclusionProof(index: 10, size: 10, reader: reader)
+        }
+        #expect(throws: MerkleError.indexOutOfRange(index: 0, size: 0)) {
+            try RFC6962.inclusionProof(index: 0, size: 0, reader: reader)
+        }
+        #expect(throws: MerkleError.sizeOutOfRange) {
+            try RFC6962.consistencyProof(from: 5, to: 3, reader: reader)
+        }
+        #expect(throws: MerkleError.consistencyFromEmptyTree) {
+            try RFC6962.consistencyProof(from: 0, to: 3, reader: reader)
+        }
+        // The reader refuses nodes beyond size 10.
+        #expect(throws: MerkleError.missingNode(NodeID(level: 0, index: 10))) {
+            try RFC6962.inclusionProof(index: 0, size: 11, reader: reader)
+        }
+        let leaf = Self.leafHashes[3]
+        #expect(throws: MerkleError.indexOutOfRange(index: 3, size: 3)) {
+            try RFC6962.verifyInclusion(leafHash: leaf, index: 3, size: 3, proof: [], root: Self.roots[3])
+        }
+        #expect(throws: MerkleError.wrongProofSize(expected: 3, got: 0)) {
+            try RFC6962.verifyInclusion(leafHash: leaf, index: 3, size: 8, proof: [], root: Self.roots[8])
+        }
+        let proof = try RFC6962.inclusionProof(index: 3, size: 8, reader: BoundedReader(nodes: Self.nodes, size: 8))
+        #expect(throws: MerkleError.rootMismatch(expected: Self.roots[7], computed: Self.roots[8])) {
+            try RFC6962.verifyInclusion(leafHash: leaf, index: 3, size: 8, proof: proof, root: Self.roots[7])
+        }
+        #expect(throws: MerkleError.sizeOutOfRange) {
+            try RFC6962.verifyConsistency(oldSize: 2, newSize: 1, oldRoot: Self.roots[2], newRoot: Self.roots[1], proof: [])
+        }
+        #expect(throws: MerkleError.consistencyFromEmptyTree) {
+            try RFC6962.verifyConsistency(oldSize: 0, newSize: 0, oldRoot: RFC6962.emptyRoot, newRoot: RFC6962.emptyRoot,
+                                          proof: [])
+        }
+        #expect(throws: MerkleError.rootMismatch(expected: Self.roots[4], computed: Self.roots[3])) {
+            try RFC6962.verifyConsistency(oldSize: 3, newSize: 3, oldRoot: Self.roots[3], newRoot: Self.roots[4], proof: [])
+        }
+        #expect(throws: MerkleError.wrongProofSize(expected: 0, got: 1)) {
+            try RFC6962.verifyConsistency(oldSize: 3, newSize: 3, oldRoot: Self.roots[3], newRoot: Self.roots[3],
+                                          proof: [leaf])
+        }
+        let cproof = try RFC6962.consistencyProof(from: 3, to: 7, reader: BoundedReader(nodes: Self.nodes, size: 7))
+        #expect(throws: MerkleError.oldRootMismatch(expected: Self.roots[2], computed: Self.roots[3])) {
+            try RFC6962.verifyConsistency(oldSize: 3, newSize: 7, oldRoot: Self.roots[2], newRoot: Self.roots[7],
+                                          proof: cproof)
+        }
+        for e: MerkleError in [.indexOutOfRange(index: 3, size: 2), .sizeOutOfRange, .consistencyFromEmptyTree,
+                               .wrongProofSize(expected: 2, got: 3), .rootMismatch(expected: .zero, computed: leaf),
+                               .oldRootMismatch(expected: .zero, computed: leaf), .missingNode(NodeID(level: 2, index: 5)),
+                               .wrongHashCount(expected: 2, got: 1), .invalidFrontier(size: 3, expectedHashes: 2, got: 1)] {
+            #expect(!e.description.isEmpty)
+        }
+        #expect(MerkleError.indexOutOfRange(index: 3, size: 2).description.contains("3"))
+        #expect(MerkleError.rootMismatch(expected: .zero, computed: leaf).description.contains(leaf.hex))
+    }
+
+    @Test func readerReturningWrongCountIsAnError() {
+        struct Short: HashReader {
+            func hashes(for ids: [NodeID]) throws -> [Hash] { Array(repeating: Hash.zero, count: ids.count - 1) }
+        }
+        #expect(throws: MerkleError.wrongHashCount(expected: 3, got: 2)) {
+            try RFC6962.inclusionProof(index: 0, size: 8, reader: Short())
+        }
+    }
+
+    @Test func nodeIDBasics() {
+        let id = NodeID(level: 3, index: 5)
+        #expect(id.firstLeaf == 40)
+        #expect(id.leafCount == 8)
+        #expect(NodeID(level: 0, index: 9) < NodeID(level: 1, index: 0))
+        #expect(NodeID(level: 1, index: 2) < NodeID(level: 1, index: 3))
+    }
+}
