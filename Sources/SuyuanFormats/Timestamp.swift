@@ -13,6 +13,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Whole seconds since the epoch (floored).
     public var seconds: Int64 { nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000 }
 
+    /// Milliseconds since the epoch (floored).
+    public var milliseconds: Int64 { nanoseconds >= 0 ? nanoseconds / 1_000_000 : (nanoseconds - 999_999) / 1_000_000 }
+
     /// Parses the strict RFC 3339 UTC form; nil for anything else.
     public init?(parsing text: String) {
         let u = Array(text.utf8)
@@ -50,8 +53,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// This instant truncated to whole milliseconds.
     public var truncatedToMilliseconds: Timestamp {
-        let ms = nanoseconds >= 0 ? nanoseconds / 1_000_000 : (nanoseconds - 999_999) / 1_000_000
-        return Timestamp(nanoseconds: ms * 1_000_000)
+        Timestamp(nanoseconds: milliseconds * 1_000_000)
     }
 
     /// Adds whole seconds.

@@ -27,9 +27,15 @@ public struct Entry: Sendable, Equatable {
     /// Builds an entry. The encoding is a direct concatenation, which equals JCS because the keys are
     /// already in order and every value is canonical.
     public init(index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement) {
+        let t = recordedAt.truncatedToMilliseconds
+        self.init(index: index, prev: prev, recordedAt: t, recordedAtText: t.millisecondString, signed: signed)
+    }
+
+    /// As above, with `recordedAt` already truncated to milliseconds and formatted (once per batch).
+    init(index: UInt64, prev: Hash, recordedAt: Timestamp, recordedAtText: String, signed: SignedStatement) {
         self.index = index
         self.prev = prev
-        self.recordedAt = recordedAt.truncatedToMilliseconds
+        self.recordedAt = recordedAt
         self.signed = signed
         var b = [UInt8]()
         b.reserveCapacity(signed.canonical.count + 256)
@@ -38,7 +44,7 @@ public struct Entry: Sendable, Equatable {
         b.append(contentsOf: #","prev":""#.utf8)
         b.append(contentsOf: prev.hex.utf8)
         b.append(contentsOf: #"","recordedAt":""#.utf8)
-        b.append(contentsOf: self.recordedAt.millisecondString.utf8)
+        b.append(contentsOf: recordedAtText.utf8)
         b.append(contentsOf: #"","signature":""#.utf8)
         b.append(contentsOf: Base64.encode(signed.signature).utf8)
         b.append(contentsOf: #"","statement":"#.utf8)

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanMerkle
@@ -39,6 +40,8 @@ public final class Ledger: Sendable {
     /// How far a statement's time may be from the recording time.
     public let timeWindow: TimeWindow
     private let clock: Clock
+    /// Decoded signer keys by did:key string (signers repeat; base58 decoding does not need to).
+    private let signerKeys = Mutex<[String: PublicKey]>([:])
 
     /// Opens an existing ledger: reads and checks entry 0.
     public init(opening store: any LedgerStore, rules: RuleBook = .core, timeWindow: TimeWindow = .standard, clock: @escaping Clock = systemClock) throws {
@@ -91,9 +94,9 @@ public final class Ledger: Sendable {
         // Stateless checks in parallel on every core: signature, kind, payload shape.
         let prechecked = Ledger.parallelMap(batch) { s -> Result<PublicKey, LedgerError> in
             do throws(LedgerError) {
-                let key = try s.statement.signerKey()
+                let key = try self.signerKey(s.statement)
                 try self.rules.rule(for: s.statement.kind).validate(s.statement)
-                try s.verifySignature()
+                try s.verifySignature(by: key)
                 return .success(key)
             } catch { return .failure(error) }
         }
@@ -103,6 +106,7 @@ public final class Ledger: Sendable {
         var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
         let stored = try store.append { tx in
             let now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
+            let nowText = now.millisecondString
             var next = tx.tail.size
             var prev = tx.tail.lastLeafHash
             var seen: [Hash: UInt64] = [:]
@@ -114,11 +118,11 @@ public final class Ledger: Sendable {
                     let h = s.statementHash
                     if let j = seen[h] { throw .duplicate(index: j) }
                     let existing: UInt64?
-                    do { existing = try tx.index(ofStatement: h) } catch { throw .state("storage error: \(error)") }
+                    do { existing = try tx.index(of: s) } catch { throw .state("storage error: \(error)") }
                     if let j = existing { throw .duplicate(index: j) }
                     try self.rules.rule(for: s.statement.kind).authorize(
                         s.statement, signer: key, context: AppendContext(genesis: self.genesis, index: next, recordedAt: now))
-                    let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, signed: s))
+                    let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, recordedAtText: nowText, signed: s))
                     out.append(e)
                     seen[h] = next
                     results[i] = .success(Appended(index: next, leafHash: e.leafHash))
@@ -133,6 +137,16 @@ public final class Ledger: Sendable {
         }
         precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
         return results.map { $0! }
+    }
+
+    private func signerKey(_ s: Statement) throws(LedgerError) -> PublicKey {
+        if let k = signerKeys.withLock({ $0[s.signer] }) { return k }
+        let k = try s.signerKey()
+        signerKeys.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[s.signer] = k
+        }
+        return k
     }
 
     private static func positioned(_ e: LedgerError, _ i: Int, _ n: Int) -> LedgerError {

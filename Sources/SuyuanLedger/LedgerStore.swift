@@ -30,16 +30,14 @@ public struct LedgerTail: Sendable, Equatable {
     }
 }
 
-/// An entry ready to be written.
+/// An entry ready to be written, with its leaf hash.
 public struct NewEntry: Sendable {
     public let entry: Entry
     public let leafHash: Hash
-    public let statementHash: Hash
 
     public init(entry: Entry) {
         self.entry = entry
         self.leafHash = entry.leafHash
-        self.statementHash = entry.signed.statementHash
     }
 }
 
@@ -47,8 +45,8 @@ public struct NewEntry: Sendable {
 public protocol AppendTransaction {
     /// The current end of the ledger.
     var tail: LedgerTail { get }
-    /// The index of an entry whose statement has this hash, if any.
-    func index(ofStatement hash: Hash) throws -> UInt64?
+    /// The index of an entry carrying exactly this statement (same statement bytes), if any.
+    func index(of statement: SignedStatement) throws -> UInt64?
 }
 
 /// Storage for one ledger. Implementations: `SQLiteLedgerStore` (the embedded default) and

@@ -45,7 +45,7 @@ public final class MemoryLedgerStore: LedgerStore {
     private struct Tx: AppendTransaction {
         let tail: LedgerTail
         let statements: [Hash: UInt64]
-        func index(ofStatement hash: Hash) throws -> UInt64? { statements[hash] }
+        func index(of statement: SignedStatement) throws -> UInt64? { statements[statement.statementHash] }
     }
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
@@ -60,7 +60,7 @@ public final class MemoryLedgerStore: LedgerStore {
                 let stored = StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash)
                 copy.entries.append(stored)
                 for (id, h) in copy.frontier.append(leafHash: n.leafHash) { copy.nodes[id] = h }
-                copy.statements[n.statementHash] = index
+                copy.statements[n.entry.signed.statementHash] = index
                 copy.lastRecordedAt = n.entry.recordedAt
                 out.append(stored)
             }

@@ -118,7 +118,11 @@ public struct SignedStatement: Sendable, Equatable {
 
     /// Checks the signature against the signer key named in the statement.
     public func verifySignature() throws(LedgerError) {
-        let key = try statement.signerKey()
+        try verifySignature(by: try statement.signerKey())
+    }
+
+    /// Checks the signature against `key`, already decoded from `signer`.
+    func verifySignature(by key: PublicKey) throws(LedgerError) {
         guard key.isValidSignature(signature, for: DSSE.pae(type: Statement.payloadType, body: canonical)) else {
             throw .badSignature("the Ed25519 signature by \(statement.signer) does not match this \(statement.kind) statement")
         }

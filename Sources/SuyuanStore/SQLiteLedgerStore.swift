@@ -96,10 +96,11 @@ public final class SQLiteLedgerStore: LedgerStore {
                     idx INTEGER PRIMARY KEY,
                     leaf_hash BLOB NOT NULL,
                     statement_hash BLOB NOT NULL,
+                    statement_time INTEGER NOT NULL,
                     recorded_at INTEGER NOT NULL,
                     body BLOB NOT NULL
                 );
-                CREATE UNIQUE INDEX entries_by_statement ON entries(statement_hash);
+                CREATE UNIQUE INDEX entries_by_statement ON entries(statement_time, statement_hash);
                 CREATE TABLE nodes (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
                 CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
                 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -169,8 +170,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     private struct Tx: AppendTransaction {
         let tail: LedgerTail
         let db: Database
-        func index(ofStatement hash: Hash) throws -> UInt64? {
-            try FastStatement(db, "SELECT idx FROM entries WHERE statement_hash = ?").int(db, [.blob(hash.bytes)]).map { UInt64($0) }
+        func index(of statement: SignedStatement) throws -> UInt64? {
+            // Keyed by time first, the index grows at its right edge like the table itself, unlike an
+            // index of random hashes; the hash makes the key unique even for statements of one millisecond.
+            let q = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
+            return try q.int(db, [.int(statement.statement.time.milliseconds), .blob(statement.statementHash.bytes)]).map { UInt64($0) }
         }
     }
 
@@ -186,7 +190,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let new = try build(Tx(tail: tail, db: db))
                 if new.isEmpty { return .commit }
                 var f = try self.loadFrontier(db, size: tail.size)
-                let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, recorded_at, body) VALUES (?, ?, ?, ?, ?)")
+                let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 for (k, n) in new.enumerated() {
                     let index = tail.size + UInt64(k)
@@ -194,8 +198,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                         throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
                     }
                     try insertEntry.execute(db, [
-                        .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.statementHash.bytes),
-                        .int(n.entry.recordedAt.nanoseconds / 1_000_000), .blob(n.entry.bytes),
+                        .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.entry.signed.statementHash.bytes),
+                        .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
                     ])
                     for (id, h) in f.append(leafHash: n.leafHash) where id.level > 0 {
                         try insertNode.execute(db, [.int(Self.nodeKey(id)), .blob(h.bytes)])

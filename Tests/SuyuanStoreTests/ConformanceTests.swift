@@ -119,6 +119,22 @@ import SuyuanStore
         #expect(try l.size() == 3)
     }
 
+    /// Duplicates are found by statement bytes, even among many statements of the same millisecond.
+    @Test(arguments: StoreKind.allCases)
+    func duplicatesAmongStatementsOfTheSameTime(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (_, l) = try makeLedger(kind, clock: clock)
+        let same = (0..<50).map { fx.notice($0, at: clock.current) }
+        let first = try l.appendAll(same)
+        #expect(first.map(\.index) == (1...50).map { UInt64($0) })
+        for (i, s) in same.enumerated() where i % 7 == 0 {
+            #expect(throws: LedgerError.duplicate(index: UInt64(i + 1))) { _ = try l.appendAll([s]) }
+        }
+        // Same content signed by another regulator is a different statement.
+        let other = try Statement(kind: Notice.kind, payload: same[3].statement.payload, signer: fx.hk.publicKey, time: clock.current).sign(with: fx.hk)
+        #expect(try l.appendAll([other])[0].index == 51)
+    }
+
     @Test(arguments: StoreKind.allCases)
     func checkpointsAreSignedStoredAndVerified(_ kind: StoreKind) throws {
         let clock = TestClock()
