@@ -35,6 +35,12 @@ let package = Package(
             dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle"],
             swiftSettings: strict
         ),
+        // Whole-ledger audit: streaming, parallel, independent of indexes.
+        .target(
+            name: "SuyuanAudit",
+            dependencies: ["SuyuanLedger", "SuyuanMerkle", "SuyuanFormats", "SuyuanCrypto"],
+            swiftSettings: strict
+        ),
         // The embedded default store: one SQLite file.
         .target(
             name: "SuyuanStore",
@@ -45,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "suyuan",
             dependencies: [
-                "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore",
+                "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -74,6 +80,12 @@ let package = Package(
         .testTarget(
             name: "SuyuanStoreTests",
             dependencies: ["SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
+                           .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuyuanAuditTests",
+            dependencies: ["SuyuanAudit", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),

@@ -1,0 +1,366 @@
+import Dispatch
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+
+/// One thing the audit found wrong, located at an entry (or at a checkpoint, with `index` nil).
+public struct Finding: Sendable, Equatable, CustomStringConvertible {
+    /// The entry index concerned, if the finding is about an entry.
+    public let index: UInt64?
+    /// What kind of rule failed: `encoding`, `index`, `chain`, `signature`, `unauthorized`, `time`,
+    /// `duplicate`, `stored-leaf-hash`, `stored-node`, `checkpoint-signature`, `checkpoint-root`,
+    /// `checkpoint-beyond-end`, `trusted-checkpoint`, `genesis`, `recorded-at`.
+    public let kind: String
+    /// What the rule expected.
+    public let expected: String
+    /// What was found instead.
+    public let found: String
+
+    public init(index: UInt64?, kind: String, expected: String, found: String) {
+        self.index = index; self.kind = kind; self.expected = expected; self.found = found
+    }
+
+    public var description: String {
+        "\(index.map { "entry \($0)" } ?? "ledger"): \(kind): expected \(expected), found \(found)"
+    }
+
+    /// As JSON: `{"index","kind","expected","found"}`.
+    public var json: JSONValue {
+        .object(["index": index.map { .number(Double($0)) } ?? .null, "kind": .string(kind),
+                 "expected": .string(expected), "found": .string(found)])
+    }
+}
+
+/// The outcome of an audit.
+public struct AuditReport: Sendable {
+    /// True when nothing was found.
+    public var ok: Bool { findings.isEmpty }
+    /// The ledger's origin (from its genesis), if readable.
+    public var origin: String?
+    /// Entries checked.
+    public var entries: UInt64 = 0
+    /// The first entry where integrity breaks, if any.
+    public var firstBadIndex: UInt64? { findings.compactMap(\.index).min() }
+    /// Everything found, in order of discovery (capped; see `findingsTruncated`).
+    public var findings: [Finding] = []
+    /// How many findings were dropped beyond the cap.
+    public var findingsTruncated = 0
+    /// The Merkle root recomputed from the entries.
+    public var root: Hash = RFC6962.emptyRoot
+    /// Stored checkpoints checked against the recomputed tree.
+    public var checkpointsChecked = 0
+    /// Trusted (externally saved) checkpoints checked.
+    public var trustedCheckpointsChecked = 0
+    /// Wall-clock seconds.
+    public var seconds: Double = 0
+
+    /// As JSON: `{"ok","origin","entries","firstBadIndex","findings",…}`.
+    public var json: JSONValue {
+        .object([
+            "ok": .bool(ok), "origin": origin.map { .string($0) } ?? .null,
+            "entries": .number(Double(entries)),
+            "firstBadIndex": firstBadIndex.map { .number(Double($0)) } ?? .null,
+            "findings": .array(findings.map(\.json)),
+            "findingsTruncated": .number(Double(findingsTruncated)),
+            "root": .string(root.hex), "checkpointsChecked": .number(Double(checkpointsChecked)),
+            "trustedCheckpointsChecked": .number(Double(trustedCheckpointsChecked)),
+            "seconds": .number((seconds * 1000).rounded() / 1000),
+        ])
+    }
+}
+
+/// Reads a whole ledger independently of its indexes and checks everything a regulator relies on:
+/// canonical encoding, the index sequence, the hash chain, every signature and authorisation, time
+/// rules, duplicates, the stored leaf hashes and Merkle nodes, and every stored or trusted checkpoint
+/// against the recomputed tree. Memory stays bounded: entries stream through in chunks.
+public struct Auditor: Sendable {
+    /// The statement kinds and who may sign them.
+    public var rules: RuleBook = .core
+    /// The statement time window.
+    public var timeWindow: TimeWindow = .standard
+    /// If set, the operator key the auditor trusts (else the one genesis names).
+    public var trustedOperator: VerifierKey?
+    /// Checkpoint notes the auditor saved earlier.
+    public var trustedCheckpoints: [[UInt8]] = []
+    /// Entries read and verified per step.
+    public var chunkSize = 8192
+    /// The most findings kept in the report.
+    public var maxFindings = 1000
+    /// Called after each chunk with (entries done, total).
+    public var progress: (@Sendable (UInt64, UInt64) -> Void)?
+
+    public init() {}
+
+    /// Audits `store` and returns the report; throws only for I/O errors.
+    public func run(_ store: any LedgerStore) throws -> AuditReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var report = AuditReport()
+        let size = try store.tail().size
+        let storedCheckpoints = try store.checkpoints()
+        var state = State(auditor: self, expectedEntries: size)
+        // The sizes whose roots the checkpoints will need, read (unverified) before streaming.
+        state.wantedSizes = Set(storedCheckpoints.map(\.size))
+        for note in trustedCheckpoints {
+            if let n = try? Note.parse(note), let cp = try? Checkpoint.parse(body: n.text) { state.wantedSizes.insert(cp.size) }
+        }
+        var position: UInt64 = 0
+        while true {
+            let chunk = try store.entries(from: position, count: chunkSize)
+            if chunk.isEmpty { break }
+            // Parsing and signature checks in parallel; everything order-dependent after, in order.
+            let parsed = Auditor.parallelMap(chunk) { stored -> Parsed in Parsed(stored) }
+            for p in parsed {
+                state.check(p, at: position, store: store)
+                position += 1
+            }
+            try state.checkStoredNodes(store)
+            progress?(position, Swift.max(size, position))
+        }
+        if position == 0 { state.add(Finding(index: nil, kind: "genesis", expected: "entry 0 (genesis)", found: "an empty ledger")) }
+        if !state.suspects.isEmpty { try findDuplicates(store, &state) }
+        report.entries = position
+        report.root = state.frontier.root
+        report.origin = state.genesis?.origin
+        state.checkCheckpoints(storedCheckpoints, trusted: trustedCheckpoints, report: &report)
+        report.findings = state.findings
+        report.findingsTruncated = state.dropped
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return report
+    }
+
+    /// Second pass, only when the first saw possible repeats: locates every statement that appears
+    /// twice (the Bloom filter keeps the first pass's memory bounded; this pass keeps it exact).
+    private func findDuplicates(_ store: any LedgerStore, _ state: inout State) throws {
+        var firstSeen: [Hash: UInt64] = [:]
+        var position: UInt64 = 0
+        while true {
+            let chunk = try store.entries(from: position, count: chunkSize)
+            if chunk.isEmpty { break }
+            for s in chunk {
+                defer { position += 1 }
+                guard let e = try? Entry(parsing: s.bytes), state.suspects.contains(e.signed.statementHash) else { continue }
+                if let earlier = firstSeen[e.signed.statementHash] {
+                    state.add(Finding(index: position, kind: "duplicate", expected: "a statement not already in the ledger",
+                                      found: "the same statement as entry \(earlier)"))
+                } else {
+                    firstSeen[e.signed.statementHash] = position
+                }
+            }
+        }
+    }
+
+    /// One entry, parsed and signature-checked off the ordered path.
+    struct Parsed: Sendable {
+        let stored: StoredEntry
+        let entry: Entry?
+        let parseError: String?
+        let computedLeaf: Hash
+        let signatureOK: Bool
+        let signerKey: PublicKey?
+
+        init(_ s: StoredEntry) {
+            stored = s
+            computedLeaf = RFC6962.leafHash(s.bytes)
+            do {
+                let e = try Entry(parsing: s.bytes)
+                let key = try e.statement.signerKey()
+                entry = e
+                signerKey = key
+                parseError = nil
+                signatureOK = (try? e.signed.verifySignature()) != nil
+            } catch {
+                entry = nil
+                signerKey = nil
+                parseError = "\(error)"
+                signatureOK = false
+            }
+        }
+    }
+
+    /// Everything carried from one entry to the next.
+    struct State {
+        let auditor: Auditor
+        var findings: [Finding] = []
+        var dropped = 0
+        var genesis: Genesis?
+        var prevLeaf = Hash.zero
+        var lastRecordedAt: Timestamp?
+        var frontier = MerkleFrontier()
+        var rootsAtSize: [UInt64: Hash] = [:]
+        var wantedSizes: Set<UInt64> = []
+        var pendingNodes: [(NodeID, Hash)] = []
+        var seen: BloomFilter
+        var suspects: Set<Hash> = []
+
+        init(auditor: Auditor, expectedEntries: UInt64) {
+            self.auditor = auditor
+            self.seen = BloomFilter(expectedCount: expectedEntries)
+        }
+
+        mutating func add(_ f: Finding) {
+            if findings.count < auditor.maxFindings { findings.append(f) } else { dropped += 1 }
+        }
+
+        mutating func check(_ p: Parsed, at position: UInt64, store: any LedgerStore) {
+            let s = p.stored
+            if s.index != position {
+                add(Finding(index: position, kind: "index", expected: "stored index \(position)", found: "stored index \(s.index) (an entry is missing, moved or inserted)"))
+            }
+            if s.leafHash != p.computedLeaf {
+                add(Finding(index: position, kind: "stored-leaf-hash", expected: p.computedLeaf.hex, found: s.leafHash.hex))
+            }
+            // The tree is always built from what the bytes hash to, never from stored hashes.
+            for (id, h) in frontier.append(leafHash: p.computedLeaf) where id.level > 0 { pendingNodes.append((id, h)) }
+            if wantedSizes.contains(frontier.size) { rootsAtSize[frontier.size] = frontier.root }
+            defer { prevLeaf = p.computedLeaf }
+            guard let e = p.entry else {
+                add(Finding(index: position, kind: "encoding", expected: "a canonical entry", found: p.parseError ?? "unparseable bytes"))
+                return
+            }
+            if e.index != position {
+                add(Finding(index: position, kind: "index", expected: "\"index\":\(position)", found: "\"index\":\(e.index)"))
+            }
+            if e.prev != prevLeaf {
+                add(Finding(index: position, kind: "chain", expected: "prev \(prevLeaf.hex)", found: "prev \(e.prev.hex)"))
+            }
+            if let last = lastRecordedAt, e.recordedAt < last {
+                add(Finding(index: position, kind: "recorded-at", expected: "recordedAt ≥ \(last.millisecondString)", found: e.recordedAt.millisecondString))
+            }
+            lastRecordedAt = e.recordedAt
+            if !p.signatureOK {
+                add(Finding(index: position, kind: "signature", expected: "a valid Ed25519 signature by \(e.statement.signer)", found: "a signature that does not verify"))
+            }
+            if position == 0 {
+                checkGenesis(e)
+                return
+            }
+            do {
+                try auditor.timeWindow.check(e.statement.time, recordedAt: e.recordedAt)
+            } catch {
+                add(Finding(index: position, kind: "time", expected: "statement time within the append window of recordedAt", found: "\(error)"))
+            }
+            // Possible repeats are confirmed, and located, by a second pass (`findDuplicates`).
+            if seen.insert(e.signed.statementHash) { suspects.insert(e.signed.statementHash) }
+            do {
+                let rule = try auditor.rules.rule(for: e.statement.kind)
+                try rule.validate(e.statement)
+                try rule.authorize(e.statement, signer: p.signerKey!, context: AppendContext(genesis: genesis, index: position, recordedAt: e.recordedAt))
+            } catch {
+                add(Finding(index: position, kind: "unauthorized", expected: "a statement its signer may make", found: "\(error)"))
+            }
+        }
+
+        mutating func checkGenesis(_ e: Entry) {
+            guard e.statement.kind == Genesis.kind else {
+                add(Finding(index: 0, kind: "genesis", expected: "a genesis statement", found: "kind \(e.statement.kind)"))
+                return
+            }
+            do {
+                try GenesisRule().validate(e.statement)
+                let g = try Genesis(payload: e.statement.payload)
+                genesis = g
+                if let t = auditor.trustedOperator, t.publicKey != g.operatorKey.publicKey {
+                    add(Finding(index: 0, kind: "genesis", expected: "operator key \(t)", found: "operator key \(g.operatorKey)"))
+                }
+            } catch {
+                add(Finding(index: 0, kind: "genesis", expected: "a valid genesis signed by its operator", found: "\(error)"))
+            }
+        }
+
+        /// Compares the Merkle nodes the store holds with those recomputed from the entries.
+        mutating func checkStoredNodes(_ store: any LedgerStore) throws {
+            defer { pendingNodes.removeAll(keepingCapacity: true) }
+            guard !pendingNodes.isEmpty else { return }
+            let stored: [Hash]
+            do { stored = try store.hashes(for: pendingNodes.map(\.0)) } catch {
+                add(Finding(index: nil, kind: "stored-node", expected: "\(pendingNodes.count) stored Merkle nodes", found: "\(error)"))
+                return
+            }
+            for ((id, h), s) in zip(pendingNodes, stored) where h != s {
+                add(Finding(index: id.index << id.level, kind: "stored-node", expected: "node level \(id.level) index \(id.index) = \(h.hex)", found: s.hex))
+            }
+        }
+
+        /// Every stored checkpoint and every trusted one must verify with the operator key and match
+        /// the recomputed root at its size.
+        mutating func checkCheckpoints(_ stored: [(size: UInt64, note: [UInt8])], trusted: [[UInt8]], report: inout AuditReport) {
+            let key = auditor.trustedOperator ?? genesis?.operatorKey
+            func check(_ note: [UInt8], storedSize: UInt64?, label: String) -> Bool {
+                guard let key else { return false }
+                let v: VerifiedCheckpoint
+                do { v = try Checkpoint.verify(note, trusting: [key]) } catch {
+                    add(Finding(index: nil, kind: label == "trusted" ? "trusted-checkpoint" : "checkpoint-signature",
+                                expected: "a checkpoint signed by \(key)", found: "\(error)"))
+                    return false
+                }
+                let cp = v.checkpoint
+                if let g = genesis, cp.origin != g.origin {
+                    add(Finding(index: nil, kind: "checkpoint-origin", expected: g.origin, found: cp.origin))
+                }
+                if let s = storedSize, s != cp.size {
+                    add(Finding(index: nil, kind: "checkpoint-size", expected: "size \(s) as stored", found: "size \(cp.size) in the note"))
+                }
+                guard cp.size <= frontier.size else {
+                    add(Finding(index: frontier.size, kind: label == "trusted" ? "trusted-checkpoint" : "checkpoint-beyond-end",
+                                expected: "at least \(cp.size) entries (a \(label) checkpoint covers them)",
+                                found: "\(frontier.size) entries: the ledger was truncated or rolled back"))
+                    return true
+                }
+                let root = cp.size == 0 ? RFC6962.emptyRoot : rootsAtSize[cp.size]
+                if root != cp.root {
+                    add(Finding(index: cp.size == 0 ? nil : cp.size - 1, kind: label == "trusted" ? "trusted-checkpoint" : "checkpoint-root",
+                                expected: "root \(cp.root.hex) at size \(cp.size) (\(label) checkpoint)",
+                                found: "root \(root?.hex ?? "?") recomputed from the entries: history differs (fork or rewrite)"))
+                }
+                return true
+            }
+            for (size, note) in stored where check(note, storedSize: size, label: "stored") { report.checkpointsChecked += 1 }
+            for note in trusted where check(note, storedSize: nil, label: "trusted") { report.trustedCheckpointsChecked += 1 }
+        }
+    }
+
+    static func parallelMap<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
+        let n = items.count
+        let workers = Swift.min(n, 16)
+        if workers <= 1 { return items.map(transform) }
+        let out = UnsafeMutableBufferPointer<U?>.allocate(capacity: n)
+        out.initialize(repeating: nil)
+        defer { out.deinitialize(); out.deallocate() }
+        nonisolated(unsafe) let buffer = out
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w * n / workers
+            let end = (w + 1) * n / workers
+            while i < end { buffer[i] = transform(items[i]); i += 1 }
+        }
+        return out.map { $0! }
+    }
+}
+
+/// A Bloom filter over statement hashes (already uniformly random), about 40 bits per entry with 16
+/// probes: a false "seen" has probability about 2·10⁻⁸, and only costs a second pass.
+struct BloomFilter {
+    private var bits: [UInt64]
+    private let mask: UInt64
+
+    init(expectedCount: UInt64) {
+        var m: UInt64 = 1 << 16
+        while m < expectedCount &* 40 { m <<= 1 }
+        bits = [UInt64](repeating: 0, count: Int(m / 64))
+        mask = m - 1
+    }
+
+    /// Adds `h`; returns true if it may have been added before.
+    mutating func insert(_ h: Hash) -> Bool {
+        let b = h.bytes
+        var h1: UInt64 = 0, h2: UInt64 = 0
+        for i in 0..<8 { h1 = h1 << 8 | UInt64(b[i]); h2 = h2 << 8 | UInt64(b[8 + i]) }
+        var present = true
+        for i in 0..<UInt64(16) {
+            let bit = (h1 &+ i &* h2) & mask
+            let word = Int(bit >> 6), m = UInt64(1) << (bit & 63)
+            if bits[word] & m == 0 { present = false; bits[word] |= m }
+        }
+        return present
+    }
+}
