@@ -115,7 +115,10 @@ public final class SQLiteLedgerStore: LedgerStore {
         try m.migrate(pool)
     }
 
-    /// Internal Merkle nodes (level ≥ 1) are keyed by `level << 56 | index`; leaves live in `entries`.
+    /// Complete subtrees of at least 2^4 leaves are stored, keyed by `level << 56 | index`. Smaller
+    /// ones are hashed on demand from at most 8 consecutive leaf hashes in `entries`: a cheap range read
+    /// that saves an insert per append.
+    static let minStoredLevel = 4
     static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
 
     // MARK: LedgerStore
@@ -156,13 +159,20 @@ public final class SQLiteLedgerStore: LedgerStore {
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
         let leaf = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx = ?")
         let node = try FastStatement(db, "SELECT hash FROM nodes WHERE id = ?")
+        let leaves = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+        func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
         return try ids.map { id in
-            let bytes = id.level == 0
-                ? try leaf.blob(db, [.int(Int64(id.index))])
-                : try node.blob(db, [.int(nodeKey(id))])
-            guard let b = bytes, let h = Hash(bytes: b) else {
-                throw LedgerError.corrupt("missing Merkle node level \(id.level) index \(id.index)")
+            if id.level == 0 {
+                guard let b = try leaf.blob(db, [.int(Int64(id.index))]), let h = Hash(bytes: b) else { throw missing(id) }
+                return h
             }
+            if id.level < minStoredLevel {
+                let first = Int64(id.index << id.level), count = 1 << id.level
+                let hashes = try Data.fetchAll(leaves, arguments: [first, first + Int64(count)]).compactMap { Hash(bytes: [UInt8]($0)) }
+                guard hashes.count == count else { throw missing(id) }
+                return RFC6962.root(leafHashes: hashes)
+            }
+            guard let b = try node.blob(db, [.int(nodeKey(id))]), let h = Hash(bytes: b) else { throw missing(id) }
             return h
         }
     }
@@ -201,7 +211,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                         .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.entry.signed.statementHash.bytes),
                         .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
                     ])
-                    for (id, h) in f.append(leafHash: n.leafHash) where id.level > 0 {
+                    for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                         try insertNode.execute(db, [.int(Self.nodeKey(id)), .blob(h.bytes)])
                     }
                     stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))

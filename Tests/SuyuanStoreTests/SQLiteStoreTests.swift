@@ -15,7 +15,7 @@ import SuyuanStore
         let path = dir.file("l.db")
         let clock = TestClock()
         let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
-        _ = try l.appendAll((0..<4).map { fx.notice($0, at: clock.current) })
+        _ = try l.appendAll((0..<20).map { fx.notice($0, at: clock.current) })  // ≥ 16: a stored node exists
         try l.checkpoint(signer: fx.signer)
         let q = try DatabaseQueue(path: path)
         for sql in [
@@ -25,7 +25,7 @@ import SuyuanStore
             #expect(throws: DatabaseError.self, "\(sql)") { try q.write { try $0.execute(sql: sql) } }
         }
         try q.close()
-        #expect(try SQLiteLedgerStore(path: path).tail().size == 5)
+        #expect(try SQLiteLedgerStore(path: path).tail().size == 21)
     }
 
     @Test func notALedger() throws {
