@@ -190,6 +190,8 @@ public struct Auditor: Sendable {
         var rootsAtSize: [UInt64: Hash] = [:]
         var wantedSizes: Set<UInt64> = []
         var pendingNodes: [(NodeID, Hash)] = []
+        /// Positions whose stored leaf hash is wrong: nodes over them are expected to differ too.
+        var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
         var suspects: Set<Hash> = []
 
@@ -209,6 +211,7 @@ public struct Auditor: Sendable {
             }
             if s.leafHash != p.computedLeaf {
                 add(Finding(index: position, kind: "stored-leaf-hash", expected: p.computedLeaf.hex, found: s.leafHash.hex))
+                if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             // The tree is always built from what the bytes hash to, never from stored hashes.
             for (id, h) in frontier.append(leafHash: p.computedLeaf) where id.level > 0 { pendingNodes.append((id, h)) }
@@ -278,7 +281,11 @@ public struct Auditor: Sendable {
                 return
             }
             for ((id, h), s) in zip(pendingNodes, stored) where h != s {
-                add(Finding(index: id.index << id.level, kind: "stored-node", expected: "node level \(id.level) index \(id.index) = \(h.hex)", found: s.hex))
+                let first = id.index << id.level, end = first + (1 << id.level)
+                if badStoredLeaves.contains(where: { $0 >= first && $0 < end }) { continue }  // already reported
+                // Derived data, not an entry: a ledger-level finding naming the leaves it covers.
+                add(Finding(index: nil, kind: "stored-node",
+                            expected: "Merkle node level \(id.level) index \(id.index) (entries \(first)…\(end - 1)) = \(h.hex)", found: s.hex))
             }
         }
 
