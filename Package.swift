@@ -58,7 +58,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "suyuan-bench",
-            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore",
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit",
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             path: "Tools/bench",
             swiftSettings: strict
