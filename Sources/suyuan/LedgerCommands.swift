@@ -140,17 +140,7 @@ struct AppendCommand: SuyuanCommand {
             let (_, sk) = try Keys.open(key!, passphrase: try pass.required())
             signed = try StatementInput.sign(kind, payload, key: sk)
         }
-        let l = try ledger.open()
-        let a = try l.appendAll([signed])[0]
-        let note = AutoCheckpoint.sign(l, pass)
-        if json {
-            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
-            if let note { o["checkpoint"] = .string(String(decoding: note, as: UTF8.self)) }
-            IO.printJSON(.object(o))
-        } else {
-            IO.print("appended entry \(a.index) (\(signed.statement.kind)), leaf hash \(a.leafHash.hex)")
-            if let note { IO.print(String(decoding: note, as: UTF8.self)) }
-        }
+        try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
     }
 }
 
@@ -172,17 +162,7 @@ struct NoticeCommand: SuyuanCommand {
         let notice = try Notice(level: level, title: title, text: text, products: product, categories: category)
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
         let signed = try Statement(kind: Notice.kind, payload: notice.payload, signer: sk.publicKey, time: systemClock()).sign(with: sk)
-        let l = try ledger.open()
-        let a = try l.appendAll([signed])[0]
-        let note = AutoCheckpoint.sign(l, pass)
-        if json {
-            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
-            if let note { o["checkpoint"] = .string(String(decoding: note, as: UTF8.self)) }
-            IO.printJSON(.object(o))
-        } else {
-            IO.print("appended notice as entry \(a.index), leaf hash \(a.leafHash.hex)")
-            if let note { IO.print(String(decoding: note, as: UTF8.self)) }
-        }
+        try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
     }
 }
 

@@ -235,4 +235,19 @@ enum AutoCheckpoint {
             return nil
         }
     }
+
+    /// Appends one signed statement, signs a checkpoint when the operator key is at hand, and prints
+    /// `{"index","leafHash","checkpoint"}` (or the same for people).
+    static func appendAndReport(_ signed: SignedStatement, to l: Ledger, pass: PassphraseOptions, json: Bool) throws {
+        let a = try l.appendAll([signed])[0]
+        let note = sign(l, pass).map { String(decoding: $0, as: UTF8.self) }
+        if json {
+            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
+            if let note { o["checkpoint"] = .string(note) }
+            IO.printJSON(.object(o))
+        } else {
+            IO.print("appended entry \(a.index) (\(signed.statement.kind)), leaf hash \(a.leafHash.hex)")
+            if let note { IO.print(note) }
+        }
+    }
 }
