@@ -48,8 +48,14 @@ struct KeyShow: SuyuanCommand {
     static func describe(_ f: KeyFile, _ vkey: VerifierKey) -> JSONValue {
         .object([
             "name": .string(f.name), "vkey": .string(vkey.description),
+            "witnessVkey": .string(witnessKey(vkey)),
             "didKey": .string(DIDKey.encode(vkey.publicKey)), "publicKey": .string(f.publicKey),
         ])
+    }
+
+    /// The same key as a C2SP cosigner (tlog-cosignature/v1, algorithm 0x04) verifier key.
+    static func witnessKey(_ vkey: VerifierKey) -> String {
+        (try? VerifierKey(name: vkey.name, publicKey: vkey.publicKey, algorithm: .cosignatureV1).description) ?? ""
     }
 
     func execute() throws {
@@ -61,6 +67,7 @@ struct KeyShow: SuyuanCommand {
             IO.print("""
                 name:       \(f.name)
                 vkey:       \(vkey)
+                witness:    \(KeyShow.witnessKey(vkey))
                 did:key:    \(DIDKey.encode(vkey.publicKey))
                 public key: \(f.publicKey)
                 """)

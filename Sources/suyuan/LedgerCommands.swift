@@ -314,15 +314,17 @@ struct VerifyCheckpointCommand: SuyuanCommand {
 
     @Argument(help: "The checkpoint note file, or - for standard input.") var file: String
     @Option(name: .customLong("trust"), parsing: .upToNextOption, help: "Trusted KEYREFs (verifier key strings or key files).") var trust: [String] = []
+    @Option(help: "A trust policy file: the log key and a quorum of witnesses whose cosignatures are required.") var policy: String?
     @Flag(help: "Print {\"verified\",\"origin\",\"size\",\"root\",\"signers\"} as JSON.") var json = false
 
     func validate() throws {
-        guard !trust.isEmpty else { throw ValidationError("pass at least one --trust KEYREF") }
+        guard !trust.isEmpty || policy != nil else { throw ValidationError("pass at least one --trust KEYREF, or --policy FILE") }
     }
 
     func execute() throws {
-        let keys = try trust.map(Keys.resolve)
         let bytes = try IO.read(file, limit: 1 << 20)
+        if let policy { return try checkPolicy(bytes, policy) }
+        let keys = try trust.map(Keys.resolve)
         let v = try Checkpoint.verify(bytes, trusting: keys)
         if json {
             IO.printJSON(.object([
@@ -333,6 +335,30 @@ struct VerifyCheckpointCommand: SuyuanCommand {
         } else {
             IO.print("checkpoint verified: origin \(v.checkpoint.origin), size \(v.checkpoint.size), root \(v.checkpoint.root.hex)")
             for k in v.verifiedBy { IO.print("signed by \(k)") }
+        }
+    }
+}
+
+extension VerifyCheckpointCommand {
+    /// Verifies the log signature and the witness quorum of a trust policy; exit 1 naming missing witnesses.
+    func checkPolicy(_ bytes: [UInt8], _ path: String) throws {
+        let p: TrustPolicy
+        do { p = try TrustPolicy(json: try JSONValue.parse(try IO.read(path, limit: 1 << 20))) } catch let e as WitnessError {
+            throw CLIError(code: CLIError.data, message: "\(path): \(e)")
+        }
+        let v = try p.check(bytes)
+        let missing = v.missing.map { "\($0) (\(p.witnesses[$0]!.name))" }
+        if json {
+            IO.printJSON(.object([
+                "verified": .bool(v.satisfied), "origin": .string(v.checkpoint.origin), "size": .number(Double(v.checkpoint.size)),
+                "root": .string(Base64.encode(v.checkpoint.root.bytes)), "quorum": .number(Double(v.quorum)),
+                "cosignedBy": .array(v.cosignedBy.map { .string($0) }), "missing": .array(v.missing.map { .string($0) }),
+            ]))
+        } else if v.satisfied {
+            IO.print("checkpoint verified: origin \(v.checkpoint.origin), size \(v.checkpoint.size), cosigned by \(v.cosignedBy.joined(separator: ", ")) (quorum \(v.quorum))")
+        }
+        guard v.satisfied else {
+            throw CLIError(code: CLIError.verification, message: "checkpoint has \(v.cosignedBy.count) of the \(v.quorum) required witness cosignatures; missing: \(missing.joined(separator: ", "))")
         }
     }
 }

@@ -39,7 +39,8 @@ import Testing
 
         let show = try await sb.ok(["key", "show", "k.key", "--json"])
         let j = try show.json()
-        #expect(j.keys == ["name", "vkey", "didKey", "publicKey"], "\(show)")
+        #expect(j.keys == ["name", "vkey", "witnessVkey", "didKey", "publicKey"], "\(show)")
+        #expect(j["witnessVkey"]?.stringValue?.hasPrefix(name + "+") == true)
         #expect(j["name"]?.stringValue == name)
         #expect(j["vkey"]?.stringValue == vkey)
         #expect(j["didKey"]?.stringValue?.hasPrefix("did:key:z6Mk") == true, "\(show)")
@@ -64,7 +65,7 @@ import Testing
         let sb = try Sandbox()
         let r = try await sb.ok(["key", "generate", "--name", "hk.example/k", "--out", "k.key", "--json"])
         let j = try r.json()
-        #expect(j.keys == ["name", "vkey", "didKey", "publicKey"], "\(r)")
+        #expect(j.keys == ["name", "vkey", "witnessVkey", "didKey", "publicKey"], "\(r)")
         let show = try await sb.ok(["key", "show", "k.key", "--json"]).json()
         #expect(show == j)
     }
