@@ -106,18 +106,27 @@ public struct Auditor: Sendable {
         }
         var position: UInt64 = 0
         var next: UInt64 = 0  // the stored index to read from: not `position`, which a gap would make re-read
-        while true {
+        func read() throws -> [StoredEntry] {
             let chunk = try store.entries(from: next, count: chunkSize)
-            guard let last = chunk.last else { break }
-            next = last.index + 1
-            // Parsing and signature checks in parallel; everything order-dependent after, in order.
-            let parsed = Auditor.parallelMap(chunk) { stored -> Parsed in Parsed(stored) }
+            if let last = chunk.last { next = last.index + 1 }
+            return chunk
+        }
+        // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
+        // and runs the order-dependent checks of chunk k.
+        var parsed = Auditor.parallelMap(try read()) { Parsed($0) }
+        while !parsed.isEmpty {
+            let upcoming = try read()
+            let box = ParsedBox()
+            let group = DispatchGroup()
+            DispatchQueue.global().async(group: group) { box.value = Auditor.parallelMap(upcoming) { Parsed($0) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
             }
             try state.checkStoredNodes(store)
             progress?(position, Swift.max(size, position))
+            group.wait()
+            parsed = box.value
         }
         if position == 0 { state.add(Finding(index: nil, kind: "genesis", expected: "entry 0 (genesis)", found: "an empty ledger")) }
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
@@ -153,6 +162,11 @@ public struct Auditor: Sendable {
         }
     }
 
+    /// Hands a parsed chunk from the background to the auditing thread (guarded by the DispatchGroup wait).
+    final class ParsedBox: @unchecked Sendable {
+        var value: [Parsed] = []
+    }
+
     /// One entry, parsed and signature-checked off the ordered path.
     struct Parsed: Sendable {
         let stored: StoredEntry
@@ -171,7 +185,7 @@ public struct Auditor: Sendable {
                 entry = e
                 signerKey = key
                 parseError = nil
-                signatureOK = (try? e.signed.verifySignature()) != nil
+                signatureOK = (try? e.signed.verifySignature(by: key)) != nil
             } catch {
                 entry = nil
                 signerKey = nil

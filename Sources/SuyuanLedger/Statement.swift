@@ -121,8 +121,8 @@ public struct SignedStatement: Sendable, Equatable {
         try verifySignature(by: try statement.signerKey())
     }
 
-    /// Checks the signature against `key`, already decoded from `signer`.
-    func verifySignature(by key: PublicKey) throws(LedgerError) {
+    /// Checks the signature against `key`, which the caller decoded from `signer`.
+    public func verifySignature(by key: PublicKey) throws(LedgerError) {
         guard key.isValidSignature(signature, for: DSSE.pae(type: Statement.payloadType, body: canonical)) else {
             throw .badSignature("the Ed25519 signature by \(statement.signer) does not match this \(statement.kind) statement")
         }
