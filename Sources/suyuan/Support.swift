@@ -27,11 +27,7 @@ struct CLIError: Error {
         switch error {
         case let e as CLIError: return e
         case let e as LedgerError:
-            switch e {
-            case .badSignature, .unauthorized, .corrupt: return CLIError(code: verification, message: e.description)
-            case .state: return CLIError(code: data, message: e.description)
-            default: return CLIError(code: data, message: e.description)
-            }
+            return CLIError(code: e.isVerificationFailure ? verification : data, message: e.description)
         case let e as KeyFile.Error:
             switch e {
             case .wrongPassphrase: return CLIError(code: permission, message: e.description)
