@@ -98,7 +98,26 @@ print(f"consistency {m} -> {n}: {'verified' if ok else 'FAILED'} (independent Py
 sys.exit(0 if ok else 1)
 PY
 
-step "8. Backup"
+step "8. A regulator audits the whole chain and hands over a signed report"
+run audit --trusted-checkpoint checkpoint-1.txt --report audit-report.json --key hk.key --quiet
+run verify-report audit-report.json --trust hk.key
+
+step "9. The regions witness the checkpoint; a consumer requires 2 of 3 witness cosignatures"
+OPV=$("$BIN" key show operator.key --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["vkey"])')
+run witness cosign --key gd.key --state gd-witness.state --checkpoint checkpoint-latest.txt --log "$OPV" > cosigned-gd.txt
+run witness cosign --key mo.key --state mo-witness.state --checkpoint cosigned-gd.txt --log "$OPV" > cosigned.txt
+cat cosigned.txt
+python3 - "$BIN" "$OPV" > policy.json <<'PY'
+import json, subprocess, sys
+w = lambda f: json.loads(subprocess.check_output([sys.argv[1], "key", "show", f, "--json"]))["witnessVkey"]
+print(json.dumps({"log": sys.argv[2], "quorum": 2, "witnesses": {"GD": w("gd.key"), "HK": w("hk.key"), "MO": w("mo.key")}}))
+PY
+run verify-checkpoint cosigned.txt --policy policy.json
+set +e
+run verify-checkpoint cosigned-gd.txt --policy policy.json; echo "exit $? (only one witness)"
+set -e
+
+step "10. Backup"
 run backup suyuan-backup.ledger
 echo
 echo "Done. The ledger is $SUYUAN_LEDGER; keys and files are in $PWD."
