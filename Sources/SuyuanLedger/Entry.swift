@@ -76,8 +76,12 @@ public struct Entry: Sendable, Equatable {
         guard let stJSON = obj["statement"] else { throw .corrupt("entry has no statement") }
         let stBytes: [UInt8]
         do { stBytes = try stJSON.canonical() } catch { throw .corrupt("\(error)") }
-        let signed: SignedStatement
-        do { signed = try SignedStatement(canonical: stBytes, signature: sig) } catch { throw .corrupt("entry statement: \(error)") }
+        guard stBytes.count <= Statement.maxBytes else { throw .corrupt("entry statement is over the \(Statement.maxBytes)-byte limit") }
+        let statement: Statement
+        do { statement = try Statement(json: stJSON) } catch { throw .corrupt("entry statement: \(error)") }
+        // No second parse of the statement: comparing the rebuilt entry bytes with the input below also
+        // proves the statement was in canonical form.
+        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
         self.init(index: UInt64(idx), prev: prev, recordedAt: recordedAt, signed: signed)
         guard self.bytes == bytes else { throw .corrupt("entry \(idx) is not in canonical form") }
     }
