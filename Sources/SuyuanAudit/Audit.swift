@@ -113,12 +113,12 @@ public struct Auditor: Sendable {
         }
         // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
         // and runs the order-dependent checks of chunk k.
-        var parsed = Auditor.parallelMap(try read()) { Parsed($0) }
+        var parsed = Parallel.map(try read()) { Parsed($0) }
         while !parsed.isEmpty {
             let upcoming = try read()
             let box = ParsedBox()
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.value = Auditor.parallelMap(upcoming) { Parsed($0) } }
+            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { Parsed($0) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
@@ -343,22 +343,6 @@ public struct Auditor: Sendable {
             for (size, note) in stored where check(note, storedSize: size, label: "stored") { report.checkpointsChecked += 1 }
             for note in trusted where check(note, storedSize: nil, label: "trusted") { report.trustedCheckpointsChecked += 1 }
         }
-    }
-
-    static func parallelMap<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
-        let n = items.count
-        let workers = Swift.min(n, 16)
-        if workers <= 1 { return items.map(transform) }
-        let out = UnsafeMutableBufferPointer<U?>.allocate(capacity: n)
-        out.initialize(repeating: nil)
-        defer { out.deinitialize(); out.deallocate() }
-        nonisolated(unsafe) let buffer = out
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w * n / workers
-            let end = (w + 1) * n / workers
-            while i < end { buffer[i] = transform(items[i]); i += 1 }
-        }
-        return out.map { $0! }
     }
 }
 

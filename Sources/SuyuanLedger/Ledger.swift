@@ -92,7 +92,7 @@ public final class Ledger: Sendable {
     private func appendBatch(_ batch: [SignedStatement], atomic: Bool) throws -> [Result<Appended, LedgerError>] {
         if batch.isEmpty { return [] }
         // Stateless checks in parallel on every core: signature, kind, payload shape.
-        let prechecked = Ledger.parallelMap(batch) { s -> Result<PublicKey, LedgerError> in
+        let prechecked = Parallel.map(batch) { s -> Result<PublicKey, LedgerError> in
             do throws(LedgerError) {
                 let key = try self.signerKey(s.statement)
                 try self.rules.rule(for: s.statement.kind).validate(s.statement)
@@ -160,23 +160,6 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Maps `items` with `transform` on all cores, preserving order.
-    static func parallelMap<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
-        let n = items.count
-        let workers = Swift.min(n, Swift.max(1, ProcessInfoCores.count))
-        if workers <= 1 || n < 8 { return items.map(transform) }
-        let out = UnsafeMutableBufferPointer<U?>.allocate(capacity: n)
-        out.initialize(repeating: nil)
-        defer { out.deinitialize(); out.deallocate() }
-        let sendableOut = UncheckedBuffer(buffer: out)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w * n / workers
-            let end = (w + 1) * n / workers
-            while i < end { sendableOut.buffer[i] = transform(items[i]); i += 1 }
-        }
-        return out.map { $0! }
-    }
-
     // MARK: Reading
 
     /// The number of entries.
@@ -229,16 +212,4 @@ public final class Ledger: Sendable {
 
 extension Result {
     var failure: Failure? { if case .failure(let e) = self { return e }; return nil }
-}
-
-/// The number of cores to use for parallel work.
-enum ProcessInfoCores {
-    static let count: Int = {
-        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
-        return n > 0 ? Int(n) : 1
-    }()
-}
-
-struct UncheckedBuffer<U>: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<U?>
 }
