@@ -111,14 +111,15 @@ public struct Auditor: Sendable {
             if let last = chunk.last { next = last.index + 1 }
             return chunk
         }
+        let signers = SignerKeyCache()
         // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
         // and runs the order-dependent checks of chunk k.
-        var parsed = Parallel.map(try read()) { Parsed($0) }
+        var parsed = Parallel.map(try read()) { Parsed($0, signers) }
         while !parsed.isEmpty {
             let upcoming = try read()
             let box = ParsedBox()
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { Parsed($0) } }
+            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { Parsed($0, signers) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
@@ -176,12 +177,12 @@ public struct Auditor: Sendable {
         let signatureOK: Bool
         let signerKey: PublicKey?
 
-        init(_ s: StoredEntry) {
+        init(_ s: StoredEntry, _ signers: SignerKeyCache) {
             stored = s
             computedLeaf = RFC6962.leafHash(s.bytes)
             do {
                 let e = try Entry(parsing: s.bytes)
-                let key = try e.statement.signerKey()
+                let key = try signers.key(of: e.statement)
                 entry = e
                 signerKey = key
                 parseError = nil

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanMerkle
@@ -40,8 +39,7 @@ public final class Ledger: Sendable {
     /// How far a statement's time may be from the recording time.
     public let timeWindow: TimeWindow
     private let clock: Clock
-    /// Decoded signer keys by did:key string (signers repeat; base58 decoding does not need to).
-    private let signerKeys = Mutex<[String: PublicKey]>([:])
+    private let signerKeys = SignerKeyCache()
 
     /// Opens an existing ledger: reads and checks entry 0.
     public init(opening store: any LedgerStore, rules: RuleBook = .core, timeWindow: TimeWindow = .standard, clock: @escaping Clock = systemClock) throws {
@@ -94,7 +92,7 @@ public final class Ledger: Sendable {
         // Stateless checks in parallel on every core: signature, kind, payload shape.
         let prechecked = Parallel.map(batch) { s -> Result<PublicKey, LedgerError> in
             do throws(LedgerError) {
-                let key = try self.signerKey(s.statement)
+                let key = try self.signerKeys.key(of: s.statement)
                 try self.rules.rule(for: s.statement.kind).validate(s.statement)
                 try s.verifySignature(by: key)
                 return .success(key)
@@ -137,16 +135,6 @@ public final class Ledger: Sendable {
         }
         precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
         return results.map { $0! }
-    }
-
-    private func signerKey(_ s: Statement) throws(LedgerError) -> PublicKey {
-        if let k = signerKeys.withLock({ $0[s.signer] }) { return k }
-        let k = try s.signerKey()
-        signerKeys.withLock { cache in
-            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-            cache[s.signer] = k
-        }
-        return k
     }
 
     private static func positioned(_ e: LedgerError, _ i: Int, _ n: Int) -> LedgerError {
