@@ -212,7 +212,7 @@ public struct ProductCode: Hashable, Sendable, CustomStringConvertible {
         } else if lower.hasPrefix("urn:epc:") {
             self = try ProductCode.parseEPC(trimmed)
         } else {
-            throw .unrecognisedForm(trimmed)
+            throw .unrecognisedForm(String(trimmed))
         }
     }
 
