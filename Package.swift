@@ -41,6 +41,13 @@ let package = Package(
             dependencies: ["SuyuanLedger", "SuyuanMerkle", "SuyuanFormats", "SuyuanCrypto"],
             swiftSettings: strict
         ),
+        // The supply-chain layer: EPCIS journey events, the accreditation registry, attestations,
+        // three-region recognition verdicts, product verification and offline bundles.
+        .target(
+            name: "SuyuanTrace",
+            dependencies: ["SuyuanLedger", "SuyuanFormats", "SuyuanMerkle", "SuyuanCrypto"],
+            swiftSettings: strict
+        ),
         // The embedded default store: one SQLite file.
         .target(
             name: "SuyuanStore",
@@ -87,6 +94,11 @@ let package = Package(
             name: "SuyuanAuditTests",
             dependencies: ["SuyuanAudit", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
                            .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuyuanTraceTests",
+            dependencies: ["SuyuanTrace", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
             swiftSettings: strict
         ),
         .testTarget(name: "CLITests", dependencies: ["SuyuanCrypto", "SuyuanFormats"], swiftSettings: strict),
