@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "suyuan",
             dependencies: [
-                "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit",
+                "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit", "SuyuanTrace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

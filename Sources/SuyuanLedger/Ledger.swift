@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanMerkle
@@ -40,6 +41,8 @@ public final class Ledger: Sendable {
     public let timeWindow: TimeWindow
     private let clock: Clock
     private let signerKeys = SignerKeyCache()
+    /// The rule book's derived state as of `size` entries (advanced only after a commit).
+    private let stateCache = Mutex<(size: UInt64, state: (any LedgerState)?)>((0, nil))
 
     /// Opens an existing ledger: reads and checks entry 0.
     public init(opening store: any LedgerStore, rules: RuleBook = .core, timeWindow: TimeWindow = .standard, clock: @escaping Clock = systemClock) throws {
@@ -102,6 +105,7 @@ public final class Ledger: Sendable {
             throw Ledger.positioned(e, i, batch.count)
         }
         var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
+        var committedState: (size: UInt64, state: (any LedgerState)?)?
         let stored = try store.append { tx in
             let now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
             let nowText = now.millisecondString
@@ -109,6 +113,9 @@ public final class Ledger: Sendable {
             var prev = tx.tail.lastLeafHash
             var seen: [Hash: UInt64] = [:]
             var out: [NewEntry] = []
+            var state = try self.currentState(tx)
+            let stateTerm = self.rules.stateType?.term
+            let lookup: (String) throws -> [Entry] = { term in try tx.entries(withTerm: term, from: 0).map { try Entry(parsing: $0.bytes) } }
             for (i, s) in batch.enumerated() {
                 do throws(LedgerError) {
                     let key = try prechecked[i].get()
@@ -119,8 +126,11 @@ public final class Ledger: Sendable {
                     do { existing = try tx.index(of: s) } catch { throw .state("storage error: \(error)") }
                     if let j = existing { throw .duplicate(index: j) }
                     try self.rules.rule(for: s.statement.kind).authorize(
-                        s.statement, signer: key, context: AppendContext(genesis: self.genesis, index: next, recordedAt: now))
-                    let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, recordedAtText: nowText, signed: s))
+                        s.statement, signer: key,
+                        context: AppendContext(genesis: self.genesis, index: next, recordedAt: now, state: state, lookup: lookup))
+                    let terms = self.rules.terms(s.statement)
+                    let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, recordedAtText: nowText, signed: s), terms: terms)
+                    if let t = stateTerm, terms.contains(t) { state?.apply(e.entry) }
                     out.append(e)
                     seen[h] = next
                     results[i] = .success(Appended(index: next, leafHash: e.leafHash))
@@ -131,10 +141,33 @@ public final class Ledger: Sendable {
                     results[i] = .failure(error)
                 }
             }
+            committedState = (next, state)
             return out
         }
+        // Committed: the cached state may now advance.
+        if let c = committedState { stateCache.withLock { if $0.size <= c.size { $0 = c } } }
         precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
         return results.map { $0! }
+    }
+
+    /// The derived state as of the transaction's tail: the cached state, caught up with any entries
+    /// other writers (threads or processes) committed since.
+    private func currentState(_ tx: any AppendTransaction) throws -> (any LedgerState)? {
+        guard let type = rules.stateType else { return nil }
+        var (size, state) = stateCache.withLock { $0 }
+        if state == nil || size > tx.tail.size { (size, state) = (0, type.init(genesis: genesis)) }
+        if size < tx.tail.size {
+            for e in try tx.entries(withTerm: type.term, from: size) where e.index < tx.tail.size {
+                state!.apply(try Entry(parsing: e.bytes))
+            }
+        }
+        return state
+    }
+
+    /// The derived state (e.g. the registry) as of the current end of the ledger.
+    public func state() throws -> (any LedgerState)? {
+        guard let type = rules.stateType else { return nil }
+        return rules.state(genesis: genesis, folding: try store.entries(withTerm: type.term).map { try Entry(parsing: $0.bytes) })
     }
 
     private static func positioned(_ e: LedgerError, _ i: Int, _ n: Int) -> LedgerError {

@@ -22,7 +22,7 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible, Sendable {
         case .malformed(let s): return "malformed statement: \(s)"
         case .badSignature(let s): return "signature does not verify: \(s)"
         case .unauthorized(let s): return "not authorised: \(s)"
-        case .unknownKind(let k): return "unknown statement kind \"\(k)\"; known kinds are genesis and notice"
+        case .unknownKind(let k): return "unknown statement kind \"\(k)\"; this ledger does not accept it"
         case .duplicate(let i): return "duplicate: this exact statement is already in the ledger at index \(i)"
         case .timeOutOfWindow(let s): return "statement time out of window: \(s)"
         case .state(let s): return s

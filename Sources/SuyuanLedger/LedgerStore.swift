@@ -30,14 +30,18 @@ public struct LedgerTail: Sendable, Equatable {
     }
 }
 
-/// An entry ready to be written, with its leaf hash.
+/// An entry ready to be written, with its leaf hash and the index terms derived from its statement.
 public struct NewEntry: Sendable {
     public let entry: Entry
     public let leafHash: Hash
+    /// Lookup keys for this entry (e.g. `product:…`, `registry`), derived from the statement alone by
+    /// its kind's rule; stores keep them in a rebuildable index (see `Specs/storage.md`).
+    public let terms: [String]
 
-    public init(entry: Entry) {
+    public init(entry: Entry, terms: [String] = []) {
         self.entry = entry
         self.leafHash = entry.leafHash
+        self.terms = terms
     }
 }
 
@@ -47,6 +51,8 @@ public protocol AppendTransaction {
     var tail: LedgerTail { get }
     /// The index of an entry carrying exactly this statement (same statement bytes), if any.
     func index(of statement: SignedStatement) throws -> UInt64?
+    /// The committed entries indexed under `term` with index ≥ `from`, in ledger order.
+    func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry]
 }
 
 /// Storage for one ledger. Implementations: `SQLiteLedgerStore` (the embedded default) and
@@ -69,6 +75,10 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func checkpoints() throws -> [(size: UInt64, note: [UInt8])]
     /// Stores a signed checkpoint note for `size` (kept if one for that size already exists).
     func saveCheckpoint(size: UInt64, note: [UInt8]) throws
+    /// The indexes of the entries indexed under `term`, ascending.
+    func indexes(withTerm term: String) throws -> [UInt64]
+    /// Every (index, term) row of the term index for entries in `range`, ordered by index then term.
+    func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)]
     /// A small configuration value (e.g. the operator key file path), or nil.
     func setting(_ key: String) throws -> String?
     /// Sets a configuration value.
@@ -78,4 +88,9 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
 extension LedgerStore {
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }
+
+    /// The entries indexed under `term`, in ledger order.
+    public func entries(withTerm term: String) throws -> [StoredEntry] {
+        try indexes(withTerm: term).compactMap { try entry(at: $0) }
+    }
 }

@@ -12,6 +12,7 @@ public final class MemoryLedgerStore: LedgerStore {
         var statements: [Hash: UInt64] = [:]
         var checkpoints: [UInt64: [UInt8]] = [:]
         var settings: [String: String] = [:]
+        var terms: [String: [UInt64]] = [:]
         var lastRecordedAt: Timestamp?
     }
 
@@ -44,14 +45,26 @@ public final class MemoryLedgerStore: LedgerStore {
 
     private struct Tx: AppendTransaction {
         let tail: LedgerTail
-        let statements: [Hash: UInt64]
-        func index(of statement: SignedStatement) throws -> UInt64? { statements[statement.statementHash] }
+        let state: State
+        func index(of statement: SignedStatement) throws -> UInt64? { state.statements[statement.statementHash] }
+        func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
+            (state.terms[term] ?? []).filter { $0 >= from }.map { state.entries[Int($0)] }
+        }
+    }
+
+    public func indexes(withTerm term: String) throws -> [UInt64] { state.withLock { $0.terms[term] ?? [] } }
+
+    public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {
+        state.withLock { s in
+            s.terms.flatMap { t, ixs in ixs.filter(range.contains).map { (index: $0, term: t) } }
+                .sorted { ($0.index, $0.term) < ($1.index, $1.term) }
+        }
     }
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
         try state.withLock { s in
             let tail = LedgerTail(size: UInt64(s.entries.count), lastLeafHash: s.entries.last?.leafHash ?? .zero, lastRecordedAt: s.lastRecordedAt)
-            let new = try build(Tx(tail: tail, statements: s.statements))
+            let new = try build(Tx(tail: tail, state: s))
             var copy = s
             var out: [StoredEntry] = []
             for (k, n) in new.enumerated() {
@@ -61,6 +74,7 @@ public final class MemoryLedgerStore: LedgerStore {
                 copy.entries.append(stored)
                 for (id, h) in copy.frontier.append(leafHash: n.leafHash) { copy.nodes[id] = h }
                 copy.statements[n.entry.signed.statementHash] = index
+                for t in Set(n.terms) { copy.terms[t, default: []].append(index) }
                 copy.lastRecordedAt = n.entry.recordedAt
                 out.append(stored)
             }

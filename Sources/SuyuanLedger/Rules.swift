@@ -2,18 +2,34 @@ import SuyuanCrypto
 import SuyuanFormats
 
 /// What the ledger knows when it decides whether one statement may be appended at a given index.
-public struct AppendContext: Sendable {
+public struct AppendContext {
     /// The ledger's genesis (nil only while appending entry 0).
     public let genesis: Genesis?
     /// The index the statement would get.
     public let index: UInt64
     /// The time the entry would be recorded.
     public let recordedAt: Timestamp
+    /// The rule book's derived state (e.g. the registry) folded over every entry before `index`.
+    public let state: (any LedgerState)?
+    /// The entries before `index` indexed under a term, in ledger order.
+    public let lookup: (String) throws -> [Entry]
 
     /// The context for appending at `index` at `recordedAt` to a ledger with `genesis`.
-    public init(genesis: Genesis?, index: UInt64, recordedAt: Timestamp) {
-        self.genesis = genesis; self.index = index; self.recordedAt = recordedAt
+    public init(genesis: Genesis?, index: UInt64, recordedAt: Timestamp, state: (any LedgerState)? = nil,
+                lookup: @escaping (String) throws -> [Entry] = { _ in [] }) {
+        self.genesis = genesis; self.index = index; self.recordedAt = recordedAt; self.state = state; self.lookup = lookup
     }
+}
+
+/// State that authorisation depends on, derived by folding the entries indexed under `term` in
+/// ledger order (the accreditation registry is one). It is rebuilt from the ledger alone.
+public protocol LedgerState: Sendable {
+    /// The index term of the entries this state is folded from.
+    static var term: String { get }
+    /// The state of a ledger holding only its genesis.
+    init(genesis: Genesis)
+    /// Folds in one accepted entry carrying `term`.
+    mutating func apply(_ entry: Entry)
 }
 
 /// The rule for one statement kind: how its payload must look and who may sign it.
@@ -24,24 +40,46 @@ public protocol StatementRule: Sendable {
     func validate(_ statement: Statement) throws(LedgerError)
     /// Decides whether `signer` may append this statement now. Runs inside the write transaction.
     func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError)
+    /// The index terms of an accepted statement (lookup keys such as `product:…`). Pure.
+    func terms(_ statement: Statement) -> [String]
+}
+
+extension StatementRule {
+    public func terms(_ statement: Statement) -> [String] { [] }
 }
 
 /// The statement kinds a ledger accepts, by kind name.
 public struct RuleBook: Sendable {
     private let rules: [String: any StatementRule]
+    /// The derived state the rules authorise against, if any.
+    public let stateType: (any LedgerState.Type)?
 
     /// A rule book from rules with distinct kinds (a later rule for the same kind replaces an earlier one).
-    public init(_ rules: [any StatementRule]) {
+    public init(_ rules: [any StatementRule], state: (any LedgerState.Type)? = nil) {
         var m: [String: any StatementRule] = [:]
         for r in rules { m[r.kind] = r }
         self.rules = m
+        self.stateType = state
     }
 
     /// The rules of the ledger core: `genesis` and `notice`.
     public static let core = RuleBook([GenesisRule(), NoticeRule()])
 
-    /// Adds rules (for higher layers: events, registry, attestations).
-    public func adding(_ more: [any StatementRule]) -> RuleBook { RuleBook(Array(rules.values) + more) }
+    /// Adds rules (for higher layers: events, registry, attestations) and the state they depend on.
+    public func adding(_ more: [any StatementRule], state: (any LedgerState.Type)? = nil) -> RuleBook {
+        RuleBook(Array(rules.values) + more, state: state ?? stateType)
+    }
+
+    /// The index terms of a statement under its kind's rule (none for an unknown kind).
+    public func terms(_ statement: Statement) -> [String] { rules[statement.kind]?.terms(statement) ?? [] }
+
+    /// A fresh state folded from `entries` (those carrying the state's term, in ledger order).
+    public func state(genesis: Genesis, folding entries: [Entry]) -> (any LedgerState)? {
+        guard let t = stateType else { return nil }
+        var s = t.init(genesis: genesis)
+        for e in entries { s.apply(e) }
+        return s
+    }
 
     /// The kinds known, sorted.
     public var kinds: [String] { rules.keys.sorted() }

@@ -22,6 +22,7 @@ struct FastStatement {
             switch v {
             case .int(let x): sqlite3_bind_int64(handle, n, x)
             case .blob(let b): b.withUnsafeBytes { _ = sqlite3_bind_blob(handle, n, $0.baseAddress, Int32($0.count), FastStatement.transient) }
+            case .text(let t): _ = sqlite3_bind_text(handle, n, t, -1, FastStatement.transient)
             }
         }
     }
@@ -61,4 +62,5 @@ struct FastStatement {
 enum FastValue {
     case int(Int64)
     case blob([UInt8])
+    case text(String)
 }

@@ -15,7 +15,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// `PRAGMA application_id` of a Suyuan ledger file ("SUYN").
     public static let applicationID: Int32 = 0x5355_594E
     /// The schema version in `PRAGMA user_version`.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// Errors opening a ledger file.
     public enum OpenError: Error, CustomStringConvertible, Equatable {
@@ -67,7 +67,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
             guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
-        if create { try migrate() }
+        if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try migrate() }
     }
 
     /// Refuses files that are not SQLite databases before SQLite touches them.
@@ -91,7 +91,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         m.registerMigration("v1") { db in
             try db.execute(sql: """
                 PRAGMA application_id = \(SQLiteLedgerStore.applicationID);
-                PRAGMA user_version = \(SQLiteLedgerStore.schemaVersion);
+                PRAGMA user_version = 1;
                 CREATE TABLE entries (
                     idx INTEGER PRIMARY KEY,
                     leaf_hash BLOB NOT NULL,
@@ -111,6 +111,17 @@ public final class SQLiteLedgerStore: LedgerStore {
                     CREATE TRIGGER \(t)_no_delete BEFORE DELETE ON \(t) BEGIN SELECT RAISE(ABORT, '\(t) are append-only'); END;
                     """)
             }
+        }
+        m.registerMigration("v2: term index") { db in
+            // Lookup keys derived from each entry's statement (product codes, registry, attestation ids).
+            // Rebuildable from the entries, and checked against them by the audit.
+            try db.execute(sql: """
+                CREATE TABLE terms (term TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY (term, idx)) WITHOUT ROWID;
+                CREATE INDEX terms_by_entry ON terms(idx);
+                CREATE TRIGGER terms_no_update BEFORE UPDATE ON terms BEGIN SELECT RAISE(ABORT, 'terms are append-only'); END;
+                CREATE TRIGGER terms_no_delete BEFORE DELETE ON terms BEGIN SELECT RAISE(ABORT, 'terms are append-only'); END;
+                PRAGMA user_version = 2;
+                """)
         }
         try m.migrate(pool)
     }
@@ -139,17 +150,21 @@ public final class SQLiteLedgerStore: LedgerStore {
     public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
         guard count > 0, index <= UInt64(Int64.max) else { return [] }
         return try pool.read { db in
-            let rows = try Row.fetchCursor(db.cachedStatement(sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?"),
-                                           arguments: [Int64(index), count])
-            var out: [StoredEntry] = []
-            while let row = try rows.next() {
-                let idx: Int64 = row[0]
-                let leaf = [UInt8](row[2] as Data)
-                guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
-                out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row[1] as Data), leafHash: h))
-            }
-            return out
+            try Self.readEntries(db, sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [Int64(index), count])
         }
+    }
+
+    /// Reads (idx, body, leaf_hash) rows as stored entries.
+    private static func readEntries(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [StoredEntry] {
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var out: [StoredEntry] = []
+        while let row = try rows.next() {
+            let idx: Int64 = row[0]
+            let leaf = [UInt8](row[2] as Data)
+            guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
+            out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row[1] as Data), leafHash: h))
+        }
+        return out
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
@@ -186,6 +201,27 @@ public final class SQLiteLedgerStore: LedgerStore {
             let q = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
             return try q.int(db, [.int(statement.statement.time.milliseconds), .blob(statement.statementHash.bytes)]).map { UInt64($0) }
         }
+        func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
+            try SQLiteLedgerStore.readEntries(db, sql: """
+                SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
+                WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
+                """, [term, Int64(from)])
+        }
+    }
+
+    public func indexes(withTerm term: String) throws -> [UInt64] {
+        try pool.read { db in
+            try Int64.fetchAll(db.cachedStatement(sql: "SELECT idx FROM terms WHERE term = ? ORDER BY idx"), arguments: [term]).map { UInt64($0) }
+        }
+    }
+
+    public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {
+        guard !range.isEmpty, range.upperBound <= UInt64(Int64.max) else { return [] }
+        return try pool.read { db in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT idx, term FROM terms WHERE idx >= ? AND idx < ? ORDER BY idx, term"),
+                             arguments: [Int64(range.lowerBound), Int64(range.upperBound)])
+                .map { (index: UInt64($0[0] as Int64), term: $0[1] as String) }
+        }
     }
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
@@ -202,6 +238,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 var f = try self.loadFrontier(db, size: tail.size)
                 let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
                 for (k, n) in new.enumerated() {
                     let index = tail.size + UInt64(k)
                     guard n.entry.index == index else {
@@ -211,6 +248,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                         .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.entry.signed.statementHash.bytes),
                         .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
                     ])
+                    for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
                     for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                         try insertNode.execute(db, [.int(Self.nodeKey(id)), .blob(h.bytes)])
                     }

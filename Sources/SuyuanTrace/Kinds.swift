@@ -11,6 +11,8 @@ public enum TraceKind {
     public static let keyRevocation = "registry.key-revocation"
     /// A recognition agreement: a region accepts results accredited in other regions for some scope items.
     public static let agreement = "registry.agreement"
+    /// A region's policy for suspensions effective after an attestation was issued.
+    public static let policy = "registry.policy"
     /// One GS1 EPCIS 2.0 event.
     public static let event = "event"
     /// A signed inspection/test attestation (a W3C Verifiable Credential with an eddsa-jcs-2022 proof).
@@ -19,5 +21,5 @@ public enum TraceKind {
     public static let attestationStatus = "attestation.status"
 
     /// Every registry kind.
-    public static let registryKinds = [body, status, keyBinding, keyRevocation, agreement]
+    public static let registryKinds = [body, status, keyBinding, keyRevocation, agreement, policy]
 }

@@ -5,6 +5,7 @@ import SuyuanFormats
 import SuyuanLedger
 import SuyuanMerkle
 import SuyuanStore
+import SuyuanTrace
 
 struct InitCommand: SuyuanCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,7 @@ struct InitCommand: SuyuanCommand {
         try IO.createExclusively(path)
         do {
             let store = try SQLiteLedgerStore(path: path, create: true)
-            let l = try Ledger.create(in: store, genesis: signed)
+            let l = try Ledger.create(in: store, genesis: signed, rules: .suyuan)
             try store.setSetting("operator_key_path", URL(fileURLWithPath: operatorKey).standardizedFileURL.path)
             let cp = try l.checkpoint(signer: NoteSigner(name: file.name, key: key))
             IO.print("created ledger \(path) (origin \(origin))")

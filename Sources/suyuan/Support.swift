@@ -8,6 +8,7 @@ import SuyuanFormats
 import SuyuanLedger
 import SuyuanMerkle
 import SuyuanStore
+import SuyuanTrace
 
 /// A failure with the exit code it maps to and a one-line message for stderr.
 struct CLIError: Error {
@@ -79,7 +80,7 @@ struct LedgerOptions: ParsableArguments {
     func openStore() throws -> SQLiteLedgerStore { try SQLiteLedgerStore(path: path) }
 
     /// Opens an existing ledger.
-    func open() throws -> Ledger { try Ledger(opening: try openStore()) }
+    func open() throws -> Ledger { try Ledger(opening: try openStore(), rules: .suyuan) }
 }
 
 /// Where a secret key's passphrase comes from: `--passphrase-file`, else `$SUYUAN_PASSPHRASE`.
@@ -111,6 +112,15 @@ struct PassphraseOptions: ParsableArguments {
     func operatorPassphrase() throws -> [UInt8]? {
         if let env = ProcessInfo.processInfo.environment["SUYUAN_OPERATOR_PASSPHRASE"] { return Array(env.utf8) }
         return try passphrase()
+    }
+}
+
+/// Times on the command line: RFC 3339 UTC (`2026-03-01T08:00:00Z`) or a date (`2026-03-01`, midnight UTC).
+enum TimeArgument {
+    static func parse(_ text: String, _ flag: String) throws -> Timestamp {
+        if let t = Timestamp(parsing: text) { return t }
+        if text.utf8.count == 10, let t = Timestamp(parsing: text + "T00:00:00Z") { return t }
+        throw ValidationError("\(flag) \"\(text)\" is not a time; use RFC 3339 UTC like 2026-03-01T08:00:00Z or a date like 2026-03-01")
     }
 }
 

@@ -1,0 +1,48 @@
+import SuyuanFormats
+import SuyuanLedger
+
+/// Reads supply-chain facts out of a ledger through its term index: the registry, attestations.
+public struct TraceReader: Sendable {
+    public let ledger: Ledger
+
+    public init(ledger: Ledger) { self.ledger = ledger }
+
+    /// The registry replayed from every registry entry.
+    public func registry() throws -> Registry {
+        guard let r = try ledger.state() as? Registry else {
+            throw LedgerError.state("this ledger was opened without the registry rules")
+        }
+        return r
+    }
+
+    /// The parsed entries indexed under `term`, in ledger order.
+    func entries(_ term: String) throws -> [Entry] {
+        try ledger.store.entries(withTerm: term).map { try Entry(parsing: $0.bytes) }
+    }
+
+    /// The attestation with `id` and its status changes, or nil.
+    public func attestation(id: String) throws -> RecordedAttestation? {
+        try Self.recorded(from: try entries("attestation:\(id)")).first
+    }
+
+    /// The attestations recorded for `code` (an item, a lot or any other product code), with status changes.
+    public func attestations(for code: ProductCode) throws -> [RecordedAttestation] {
+        var out: [RecordedAttestation] = []
+        for e in try entries("product:\(code.canonical)") where e.statement.kind == TraceKind.attestation {
+            let a = try AttestationRule.parse(e.statement)
+            out += try Self.recorded(from: try entries("attestation:\(a.id)"))
+        }
+        return out
+    }
+
+    /// Groups an attestation entry with the status entries that follow it.
+    static func recorded(from entries: [Entry]) throws -> [RecordedAttestation] {
+        guard let first = entries.first(where: { $0.statement.kind == TraceKind.attestation }) else { return [] }
+        let a = try AttestationRule.parse(first.statement)
+        let changes = try entries.filter { $0.statement.kind == TraceKind.attestationStatus && $0.index > first.index }.map { e in
+            let p = try AttestationStatusPayload(e.statement.payload)
+            return (state: p.status, reason: p.reason, effective: p.effective, index: e.index)
+        }
+        return [RecordedAttestation(attestation: a, index: first.index, statusChanges: changes)]
+    }
+}
