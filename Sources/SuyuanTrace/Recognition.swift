@@ -233,3 +233,33 @@ public struct RecognitionVerifier: Sendable {
         return s.filter { seen.insert($0).inserted }
     }
 }
+
+// MARK: Presentation
+
+extension TrustLink {
+    public var json: JSONValue { .object(["step": .string(step), "state": .string(state.rawValue), "detail": .string(detail)]) }
+}
+
+extension AttestationVerdict {
+    public var json: JSONValue {
+        .object(["attestation": .string(attestation), "region": .string(region.rawValue), "verdict": .string(verdict.rawValue),
+                 "policy": .string(policy.rawValue), "reasons": .array(reasons.map { .string($0) }), "path": .array(path.map(\.json))])
+    }
+
+    /// The trust path, one line per link, for people.
+    public var text: String {
+        var lines = ["Attestation \(attestation) in \(region.displayName) (\(region.rawValue)): \(verdict.rawValue)"]
+        for l in path {
+            let mark = l.state == .ok ? "✓" : l.state == .failed ? "✗" : "?"
+            lines.append("  \(mark) \(l.step + String(repeating: " ", count: max(0, 13 - l.step.count))) \(l.detail)")
+        }
+        lines.append("  (later suspensions: \(policy == .keep ? "judged as of the attestation's time" : "invalidate earlier results"))")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension ProductVerdict {
+    public var json: JSONValue {
+        .object(["verdict": .string(verdict.rawValue), "reasons": .array(reasons.map { .string($0) })])
+    }
+}

@@ -15,6 +15,7 @@ struct Suyuan: ParsableCommand {
             KeyCommand.self, InitCommand.self, SignCommand.self, AppendCommand.self, NoticeCommand.self,
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
             AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
+            RegistryCommand.self, AttestCommand.self, ExplainCommand.self,
         ]
     )
 
