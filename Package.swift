@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SuyuanTraceTests",
-            dependencies: ["SuyuanTrace", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
+            dependencies: ["SuyuanTrace", "SuyuanLedger", "SuyuanStore", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
             swiftSettings: strict
         ),
         .testTarget(name: "CLITests", dependencies: ["SuyuanCrypto", "SuyuanFormats"], swiftSettings: strict),
