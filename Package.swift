@@ -92,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SuyuanAuditTests",
-            dependencies: ["SuyuanAudit", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
+            dependencies: ["SuyuanAudit", "SuyuanStore", "SuyuanTrace", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
                            .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),

@@ -125,11 +125,13 @@ public struct Auditor: Sendable {
                 position += 1
             }
             try state.checkStoredNodes(store)
+            try state.checkTerms(store, upTo: position)
             progress?(position, Swift.max(size, position))
             group.wait()
             parsed = box.value
         }
         if position == 0 { state.add(Finding(index: nil, kind: "genesis", expected: "entry 0 (genesis)", found: "an empty ledger")) }
+        try state.checkTerms(store, upTo: UInt64(Int64.max))
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position
         report.root = state.frontier.root
@@ -212,6 +214,12 @@ public struct Auditor: Sendable {
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
         var suspects: Set<Hash> = []
+        /// The rule book's derived state (the registry), folded from accepted entries only.
+        var ledgerState: (any LedgerState)?
+        /// The index terms each entry's statement implies, not yet compared with the stored index.
+        var expectedTerms: [(index: UInt64, term: String)] = []
+        /// The first index whose stored terms have not been compared yet.
+        var termsChecked: UInt64 = 0
 
         init(auditor: Auditor, expectedEntries: UInt64) {
             self.auditor = auditor
@@ -263,13 +271,39 @@ public struct Auditor: Sendable {
             }
             // Possible repeats are confirmed, and located, by a second pass (`findDuplicates`).
             if seen.insert(e.signed.statementHash) { suspects.insert(e.signed.statementHash) }
+            let terms = auditor.rules.terms(e.statement)
+            for t in Set(terms).sorted() { expectedTerms.append((position, t)) }
             do {
                 let rule = try auditor.rules.rule(for: e.statement.kind)
                 try rule.validate(e.statement)
-                try rule.authorize(e.statement, signer: p.signerKey!, context: AppendContext(genesis: genesis, index: position, recordedAt: e.recordedAt))
+                // The stored index only proposes candidates: each is re-derived, so a tampered index row
+                // is reported as an index-term finding and cannot mislead the authorisation check.
+                let rules = auditor.rules
+                let lookup: (String) throws -> [Entry] = { term in
+                    try store.entries(withTerm: term).filter { $0.index < position }.compactMap { try? Entry(parsing: $0.bytes) }
+                        .filter { rules.terms($0.statement).contains(term) }
+                }
+                try rule.authorize(e.statement, signer: p.signerKey!,
+                                   context: AppendContext(genesis: genesis, index: position, recordedAt: e.recordedAt, state: ledgerState, lookup: lookup))
+                if p.signatureOK, let t = auditor.rules.stateType?.term, terms.contains(t) { ledgerState?.apply(e) }
             } catch {
                 add(Finding(index: position, kind: "unauthorized", expected: "a statement its signer may make", found: "\(error)"))
             }
+        }
+
+        /// Compares the stored term index for entries before `end` with the terms their statements imply.
+        mutating func checkTerms(_ store: any LedgerStore, upTo end: UInt64) throws {
+            guard end > termsChecked else { return }
+            let stored = try store.termRows(in: termsChecked..<end)
+            var want: [UInt64: Set<String>] = [:], have: [UInt64: Set<String>] = [:]
+            for r in expectedTerms { want[r.index, default: []].insert(r.term) }
+            for r in stored { have[r.index, default: []].insert(r.term) }
+            for i in Set(want.keys).union(have.keys).sorted() where want[i] != have[i] {
+                let w = (want[i] ?? []).sorted().joined(separator: ", "), h = (have[i] ?? []).sorted().joined(separator: ", ")
+                add(Finding(index: i, kind: "index-term", expected: w.isEmpty ? "no index terms" : w, found: h.isEmpty ? "no index terms" : h))
+            }
+            expectedTerms.removeAll(keepingCapacity: true)
+            termsChecked = end
         }
 
         mutating func checkGenesis(_ e: Entry) {
@@ -281,6 +315,7 @@ public struct Auditor: Sendable {
                 try GenesisRule().validate(e.statement)
                 let g = try Genesis(payload: e.statement.payload)
                 genesis = g
+                ledgerState = auditor.rules.stateType?.init(genesis: g)
                 if let t = auditor.trustedOperator, t.publicKey != g.operatorKey.publicKey {
                     add(Finding(index: 0, kind: "genesis", expected: "operator key \(t)", found: "operator key \(g.operatorKey)"))
                 }

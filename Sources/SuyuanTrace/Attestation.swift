@@ -258,8 +258,12 @@ struct AttestationRule: StatementRule {
         guard live.contains(where: { $0.body == a.body }) else {
             throw .unauthorized("\(statement.signer) is bound to \(live.map(\.body).joined(separator: ", ")), not to \(a.body) named in the attestation")
         }
-        guard registry.bodies[a.body]?.type.isConformityAssessmentBody == true else {
+        guard let body = registry.bodies[a.body], body.type.isConformityAssessmentBody else {
             throw .unauthorized("\(a.body) is not a lab, inspection body or certification body")
+        }
+        let (status, change) = body.status(at: now)
+        guard status == .active, body.validity.contains(now) else {
+            throw .unauthorized("\(a.body) is \(status == .active ? "outside its registration's validity (\(body.validity.text))" : "\(status.rawValue) since \(change!.effective.millisecondString)"); it cannot issue attestations now")
         }
         if !(try context.entries(indexedBy: "attestation:\(a.id)")).isEmpty { throw .unauthorized("attestation \(a.id) is already in the ledger") }
     }

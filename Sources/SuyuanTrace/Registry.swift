@@ -96,6 +96,12 @@ public struct Body: Sendable, Equatable {
     /// The entry that registered it.
     public let index: UInt64
 
+    public init(id: String, name: String, region: Region, type: BodyType, accreditedBy: String?, accreditation: String?,
+                scope: [ScopeItem], validity: Validity, history: [StatusChange], index: UInt64) {
+        self.id = id; self.name = name; self.region = region; self.type = type; self.accreditedBy = accreditedBy
+        self.accreditation = accreditation; self.scope = scope; self.validity = validity; self.history = history; self.index = index
+    }
+
     /// The status of the whole body at `t` (the latest change effective at or before `t`).
     public func status(at t: Timestamp) -> (BodyStatus, StatusChange?) {
         Body.latest(history.filter { $0.scope == nil }, at: t)

@@ -5,6 +5,7 @@ import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
 import SuyuanStore
+import SuyuanTrace
 
 struct AuditCommand: SuyuanCommand {
     static let configuration = CommandConfiguration(
@@ -31,6 +32,7 @@ struct AuditCommand: SuyuanCommand {
 
     func execute() throws {
         var auditor = Auditor()
+        auditor.rules = .suyuan
         auditor.trustedCheckpoints = try trustedCheckpoints.map { try IO.read($0, limit: 1 << 20) }
         if let trust { auditor.trustedOperator = try Keys.resolve(trust) }
         // Decrypt the auditor key before the long run, so a wrong passphrase fails at once.

@@ -50,9 +50,10 @@ let scenarios: [Scenario] = [
     }, expected: [.GD: (.notRecognised, "agreement", "GD does not recognise HK-accredited results for food:GB 2762-2022"),
                   .HK: (.recognised, nil, nil), .MO: (.notRecognised, "agreement", "No agreement")]),
 
-    Scenario(name: "lab suspended before the test", run: { b in
+    Scenario(name: "lab suspended before the test (recorded afterwards, effective earlier)", run: { b in
+        let a = try b.world.attest(b.inspector, body: "HK-LAB")
         try b.world.setStatus("HK-LAB", .HK, .suspended, effective: "2026-05-01")
-        return try b.world.verdicts(try b.world.attest(b.inspector, body: "HK-LAB"))
+        return try b.world.verdicts(a)
     }, expected: [.GD: (.notRecognised, "body", "was suspended at"), .HK: (.notRecognised, "body", "was suspended at"),
                   .MO: (.notRecognised, "body", "was suspended at")]),
 
@@ -113,9 +114,10 @@ let scenarios: [Scenario] = [
         return try b.world.verdicts(try b.world.attest(b.inspector, body: "HK-LAB"))
     }, expected: [.GD: (.recognised, nil, nil), .HK: (.recognised, nil, nil), .MO: (.recognised, nil, nil)]),
 
-    Scenario(name: "lab withdrawn", run: { b in
+    Scenario(name: "lab withdrawn before the test (recorded afterwards, effective earlier)", run: { b in
+        let a = try b.world.attest(b.inspector, body: "HK-LAB")
         try b.world.setStatus("HK-LAB", .HK, .withdrawn, effective: "2026-02-01")
-        return try b.world.verdicts(try b.world.attest(b.inspector, body: "HK-LAB"))
+        return try b.world.verdicts(a)
     }, expected: [.GD: (.notRecognised, "body", "withdrawn"), .HK: (.notRecognised, "body", "withdrawn"), .MO: (.notRecognised, "body", "withdrawn")]),
 
     Scenario(name: "attestation revoked by its issuer", run: { b in
@@ -236,6 +238,14 @@ let scenarios: [Scenario] = [
         } throws: { e in
             guard case LedgerError.unauthorized(let m) = e else { return false }
             return m.contains("not bound to any body now")
+        }
+        // A body suspended now cannot issue attestations, even with a bound key.
+        try b.world.setStatus("MO-LAB", .MO, .suspended, effective: "2026-05-25")
+        #expect {
+            try b.world.attest(b.macaoInspector, body: "MO-LAB")
+        } throws: { e in
+            guard case LedgerError.unauthorized(let m) = e else { return false }
+            return m.contains("MO-LAB is suspended since 2026-05-25")
         }
     }
 
