@@ -134,7 +134,7 @@ enum EventHashValues {
         guard let offsetSeconds = zoneOffset(u[zoneStart...]),
               let local = Timestamp(parsing: String(decoding: u[0..<19], as: UTF8.self) + "Z") else { return nil }
         let firstThree = (fractionDigits + [0x30, 0x30, 0x30]).prefix(3)
-        let roundUp = fractionDigits.count > 3 && fractionDigits[3] >= UInt8(ascii: "5")
+        let roundUp = (fractionDigits.dropFirst(3).first ?? 0) >= UInt8(ascii: "5")
         let milliseconds = Int64(ascii(firstThree))! + (roundUp ? 1 : 0) // three ASCII digits
         let utc = local.nanoseconds + milliseconds * 1_000_000 - offsetSeconds * 1_000_000_000
         guard utc >= 0 else { return nil }
