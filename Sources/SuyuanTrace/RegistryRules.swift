@@ -77,6 +77,6 @@ struct RegistryRule: StatementRule {
 /// The rule book of a Suyuan ledger: the core kinds plus registry, journey events and attestations.
 extension RuleBook {
     public static let suyuan = RuleBook.core.adding(
-        TraceKind.registryKinds.map { RegistryRule(kind: $0) } + [AttestationRule(), AttestationStatusRule()],
+        TraceKind.registryKinds.map { RegistryRule(kind: $0) } + [EventRule(), AttestationRule(), AttestationStatusRule()],
         state: Registry.self)
 }

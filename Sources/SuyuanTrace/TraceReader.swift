@@ -16,7 +16,7 @@ public struct TraceReader: Sendable {
     }
 
     /// The parsed entries indexed under `term`, in ledger order.
-    func entries(_ term: String) throws -> [Entry] {
+    public func entries(_ term: String) throws -> [Entry] {
         try ledger.store.entries(withTerm: term).map { try Entry(parsing: $0.bytes) }
     }
 

@@ -15,7 +15,8 @@ struct Suyuan: ParsableCommand {
             KeyCommand.self, InitCommand.self, SignCommand.self, AppendCommand.self, NoticeCommand.self,
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
             AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
-            RegistryCommand.self, AttestCommand.self, ExplainCommand.self,
+            RegistryCommand.self, AttestCommand.self, ExplainCommand.self, EventCommand.self, ImportEPCISCommand.self,
+            ExportEPCISCommand.self, VerifyCommand.self,
         ]
     )
 

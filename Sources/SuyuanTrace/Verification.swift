@@ -1,0 +1,218 @@
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanMerkle
+
+/// What proves entries: a signed checkpoint, the entries' bytes and their inclusion proofs in it, and
+/// optionally consistency proofs from checkpoints the consumer saved earlier.
+public struct ProofMaterial: Sendable {
+    public var checkpoint: [UInt8]
+    /// Entry bytes by index (genesis, entry 0, always included).
+    public var entries: [UInt64: [UInt8]]
+    /// Inclusion proof of each entry in the checkpoint's tree.
+    public var proofs: [UInt64: [Hash]]
+
+    public init(checkpoint: [UInt8], entries: [UInt64: [UInt8]], proofs: [UInt64: [Hash]]) {
+        self.checkpoint = checkpoint; self.entries = entries; self.proofs = proofs
+    }
+
+    /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof; returns
+    /// the verified checkpoint, the parsed entries and every failure, each a sentence.
+    public func verify(trusting trusted: [VerifierKey]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+        var failures: [String] = []
+        var parsed: [UInt64: Entry] = [:]
+        let cp: VerifiedCheckpoint
+        do { cp = try Checkpoint.verify(checkpoint, trusting: trusted) } catch {
+            return (nil, [:], ["the checkpoint does not verify with the trusted key(s) \(trusted.map(\.description).joined(separator: ", ")): \(error)"])
+        }
+        for (i, bytes) in entries.sorted(by: { $0.key < $1.key }) {
+            guard i < cp.checkpoint.size else {
+                failures.append("entry \(i) is not covered by the checkpoint (size \(cp.checkpoint.size)); sign a new checkpoint")
+                continue
+            }
+            do {
+                try RFC6962.verifyInclusion(leafHash: RFC6962.leafHash(bytes), index: i, size: cp.checkpoint.size, proof: proofs[i] ?? [], root: cp.checkpoint.root)
+            } catch {
+                failures.append("entry \(i) is not included in the checkpoint of size \(cp.checkpoint.size): \(error)")
+                continue
+            }
+            do {
+                let e = try Entry(parsing: bytes)
+                guard e.index == i else { failures.append("entry \(i) says it is entry \(e.index)"); continue }
+                try e.signed.verifySignature()
+                parsed[i] = e
+            } catch {
+                failures.append("entry \(i): \(error)")
+            }
+        }
+        if let g = parsed[0] {
+            if let genesis = try? Genesis(payload: g.statement.payload), g.statement.kind == Genesis.kind {
+                if genesis.origin != cp.checkpoint.origin {
+                    failures.append("the checkpoint is for origin \(cp.checkpoint.origin), but the ledger's genesis names \(genesis.origin)")
+                }
+                if !trusted.contains(where: { $0.publicKey == genesis.operatorKey.publicKey }) {
+                    failures.append("the ledger's genesis names operator key \(genesis.operatorKey), which is not a trusted key")
+                }
+            } else { failures.append("entry 0 is not a genesis statement") }
+        } else if entries[0] == nil { failures.append("the genesis entry (0) is missing") }
+        return (cp, parsed, failures)
+    }
+}
+
+/// The result of verifying a product: its journey, attestations, recognition verdicts and the
+/// integrity proof, with every problem spelled out. Built the same way from a ledger or a bundle.
+public struct ProductVerification: Sendable {
+    public let journey: ProductJourney
+    public let verdicts: [Region: ProductVerdict]
+    public let checkpoint: VerifiedCheckpoint?
+    /// Integrity failures (signatures, proofs, consistency); empty when all entries verify.
+    public let integrityFailures: [String]
+    /// How many entries were proved included.
+    public let entriesProved: Int
+    /// The regions whose verdict counts for `verified` (all three by default).
+    public let regions: [Region]
+
+    /// Everything that makes the verification fail, as sentences.
+    public var problems: [String] {
+        var p = integrityFailures
+        if journey.recalled { p.append("the product is recalled\(journey.recallReason.map { ": \($0)" } ?? "")") }
+        p += journey.findings.map { "\($0.kind): \($0.message)" }
+        for r in regions where verdicts[r]?.verdict == .notRecognised {
+            p.append("not recognised in \(r.rawValue): \(verdicts[r]!.reasons.joined(separator: " "))")
+        }
+        return p
+    }
+
+    public var verified: Bool { problems.isEmpty }
+
+    /// Judges `journey` against `registry` at `now`, with the integrity result.
+    public init(journey: ProductJourney, registry: Registry, now: Timestamp, policy: LaterSuspensionPolicy? = nil,
+                checkpoint: VerifiedCheckpoint?, integrityFailures: [String], entriesProved: Int, regions: [Region] = Region.allCases) {
+        let v = RecognitionVerifier(registry: registry, now: now, policyOverride: policy)
+        var verdicts: [Region: ProductVerdict] = [:]
+        for r in Region.allCases { verdicts[r] = v.productVerdict(journey.attestations, region: r, product: journey.code, lot: journey.lot) }
+        self.journey = journey; self.verdicts = verdicts; self.checkpoint = checkpoint
+        self.integrityFailures = integrityFailures; self.entriesProved = entriesProved; self.regions = regions
+    }
+
+    // MARK: Output
+
+    public var json: JSONValue {
+        let events: [JSONValue] = journey.steps.map { s in
+            var o: [String: JSONValue] = [
+                "index": .number(Double(s.index)), "time": .string(s.event.time.millisecondString), "step": .string(s.step),
+                "type": .string(s.event.type), "eventID": .string(s.event.eventID), "signer": .string(s.signerName),
+                "signerKey": .string(DIDKey.encode(s.signer)), "retracted": .bool(s.retracted),
+            ]
+            if let p = s.place { o["location"] = .string(p) }
+            if let b = s.event.bizStep { o["bizStep"] = .string(b) }
+            if let d = s.event.disposition { o["disposition"] = .string(d) }
+            if let v = s.via { o["via"] = .string(v) }
+            if let z = s.event.bondedZone.flatMap(BondedZone.init(rawValue:)) { o["bondedZone"] = .string(z.rawValue) }
+            if let c = s.event.customsRelease {
+                var cr: [String: JSONValue] = ["declaration": .string(c.declaration), "mode": .string(c.mode)]
+                if let h = c.orderHash { cr["orderHash"] = .string(h) }
+                o["customsRelease"] = .object(cr)
+            }
+            if !s.event.sensorReadings.isEmpty {
+                o["readings"] = .array(s.event.sensorReadings.map { r in
+                    var x: [String: JSONValue] = ["type": .string(r.type), "value": .number(r.value)]
+                    if let u = r.uom { x["uom"] = .string(u) }
+                    return .object(x)
+                })
+            }
+            if let c = s.event.countryOfOrigin { o["countryOfOrigin"] = .string(c) }
+            if let l = s.event.lot { o["lot"] = .string(l) }
+            if let x = s.event.expiry { o["expiry"] = .string(x) }
+            if let r = s.event.reason ?? s.event.errorReason { o["reason"] = .string(r) }
+            return .object(o)
+        }
+        let attestations: [JSONValue] = journey.attestations.map { r in
+            let a = r.attestation
+            var o: [String: JSONValue] = [
+                "id": .string(a.id), "index": .number(Double(r.index)), "body": .string(a.body), "product": .string(a.product.canonical),
+                "category": .string(a.scope.category), "standard": .string(a.scope.standard), "result": .string(a.result.rawValue),
+                "validFrom": .string(a.validFrom.millisecondString), "issuer": .string(DIDKey.encode(a.issuer)),
+                "values": .array(a.values.map { .string($0.text) }),
+            ]
+            if let u = a.validUntil { o["validUntil"] = .string(u.millisecondString) }
+            if let h = a.reportHash { o["reportHash"] = .string(h) }
+            var per: [String: JSONValue] = [:]
+            for region in Region.allCases {
+                if let v = verdicts[region]?.attestations.first(where: { $0.attestation == a.id }) {
+                    per[region.rawValue] = .object(["verdict": .string(v.verdict.rawValue), "reasons": .array(v.reasons.map { .string($0) })])
+                }
+            }
+            o["verdicts"] = .object(per)
+            return .object(o)
+        }
+        var recognition: [String: JSONValue] = [:]
+        for (r, v) in verdicts { recognition[r.rawValue] = v.json }
+        var out: [String: JSONValue] = [
+            "code": .string(journey.code.canonical), "verified": .bool(verified), "problems": .array(problems.map { .string($0) }),
+            "events": .array(events), "attestations": .array(attestations), "recognition": .object(recognition),
+            "recalled": .bool(journey.recalled), "coldChain": .string(journey.coldChain),
+            "findings": .array(journey.findings.map { f in
+                .object(["kind": .string(f.kind), "index": f.index.map { .number(Double($0)) } ?? .null, "message": .string(f.message)])
+            }),
+            "integrity": .object(["entriesProved": .number(Double(entriesProved)), "failures": .array(integrityFailures.map { .string($0) })]),
+        ]
+        if let l = journey.lot { out["lot"] = .string(l.canonical) }
+        if let r = journey.recallReason { out["recallReason"] = .string(r) }
+        if let cp = checkpoint {
+            out["checkpoint"] = .object(["origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
+                                         "root": .string(cp.checkpoint.root.hex), "note": .string(cp.note.encoded)])
+        } else { out["checkpoint"] = .null }
+        return .object(out)
+    }
+
+    public var text: String {
+        var l: [String] = []
+        l.append("Product \(journey.code.canonical)" + (journey.lot.map { "  (lot \($0.lot ?? $0.canonical))" } ?? ""))
+        l.append(verified ? "VERIFIED: every entry below is signed and included in the operator's signed checkpoint; no problem found."
+                          : "NOT VERIFIED: \(problems.count) problem(s):")
+        for p in problems { l.append("  ✗ \(p)") }
+        l.append("")
+        l.append("Journey (\(journey.steps.count) events):")
+        for s in journey.steps {
+            var line = "  \(s.event.time.millisecondString)  \(s.step.padded(13)) \(s.place ?? "-")  — \(s.signerName)  [entry \(s.index)]"
+            if let v = s.via { line += " via \(v)" }
+            if s.retracted { line += "  (declared in error)" }
+            l.append(line)
+            if let c = s.event.countryOfOrigin { l.append("      origin \(c)\(s.event.lot.map { ", lot \($0)" } ?? "")\(s.event.expiry.map { ", expires \($0)" } ?? "")") }
+            if let c = s.event.customsRelease { l.append("      customs declaration \(c.declaration), mode \(c.mode)") }
+            for r in s.event.sensorReadings { l.append("      \(r.type) \(JourneyRules.number(r.value))\(r.uom.map { " \($0)" } ?? "")") }
+            if let r = s.event.reason ?? s.event.errorReason { l.append("      reason: \(r)") }
+        }
+        l.append("")
+        l.append("Cold chain: \(journey.coldChain)    Recall: \(journey.recalled ? "RECALLED\(journey.recallReason.map { " (\($0))" } ?? "")" : "none")")
+        if !journey.findings.isEmpty {
+            l.append("Journey findings:")
+            for f in journey.findings { l.append("  - \(f.kind)\(f.index.map { " at entry \($0)" } ?? ""): \(f.message)") }
+        }
+        l.append("")
+        l.append("Inspection attestations (\(journey.attestations.count)):")
+        for r in journey.attestations {
+            let a = r.attestation
+            l.append("  \(a.id)  \(a.scope)  \(a.result.rawValue)  by \(a.body)  \(a.validFrom.millisecondString)  [entry \(r.index)]")
+            if !a.values.isEmpty { l.append("      " + a.values.map(\.text).joined(separator: ", ")) }
+        }
+        l.append("")
+        l.append("Recognition (一次认证、一次检测、三地通行):")
+        for r in Region.allCases {
+            guard let v = verdicts[r] else { continue }
+            l.append("  \(r.rawValue) \(r.displayName.padded(10)) \(v.verdict.rawValue)")
+            for reason in v.reasons { l.append("      \(reason)") }
+        }
+        l.append("")
+        if let cp = checkpoint {
+            l.append("Integrity: \(entriesProved) entries proved included in checkpoint \(cp.checkpoint.origin) size \(cp.checkpoint.size) root \(cp.checkpoint.root.hex)")
+        } else { l.append("Integrity: no verified checkpoint") }
+        for f in integrityFailures { l.append("  ✗ \(f)") }
+        return l.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func padded(_ n: Int) -> String { self + String(repeating: " ", count: Swift.max(0, n - count)) }
+}

@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanTrace
+
+struct EventCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "event",
+        abstract: "Record one journey event (GS1 EPCIS 2.0) for a product, signed with your key.",
+        discussion: """
+            STEP is one of: \(JourneyStepKind.allCases.map(\.rawValue).joined(separator: ", ")).
+            commission needs --origin-country and --lot; pack needs --parent SSCC and --child CODE...; enter-bonded needs
+            --zone; release needs --declaration; sensor needs --temperature; recall needs --reason.
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "The step.") var step: String
+    @Option(help: "Your secret key file (the operator's, or one bound to a registered enterprise or inspection body).") var key: String
+    @Option(help: "The product code (Digital Link, element string or EPC URN).") var product: String?
+    @Option(help: "When it happened (RFC 3339 UTC; default now).") var time: String?
+    @Option(name: .customLong("time-zone"), help: "The local time-zone offset where it happened, e.g. +08:00 (default +00:00).") var timeZone = "+00:00"
+    @Option(help: "Where it happened: a GLN (Digital Link /414/…, SGLN URN) or another URI.") var location: String?
+    @Option(name: .customLong("origin-country"), help: "commission: ISO 3166 country of origin, e.g. NZ.") var originCountry: String?
+    @Option(help: "commission: the lot number.") var lot: String?
+    @Option(help: "commission: the expiry date YYYY-MM-DD.") var expiry: String?
+    @Option(help: "pack/unpack: the parent logistic unit (SSCC).") var parent: String?
+    @Option(help: "pack/unpack: a child code (repeatable).") var child: [String] = []
+    @Option(help: "enter-bonded: nansha, baiyun or guangzhou.") var zone: String?
+    @Option(help: "release: the customs declaration number.") var declaration: String?
+    @Option(name: .customLong("order-hash"), help: "release: SHA-256 (hex) of the consumer order; never the order itself.") var orderHash: String?
+    @Option(help: "sensor: the temperature in °C.") var temperature: Double?
+    @Option(help: "The lowest allowed temperature in °C (records the product's allowed range).") var min: Double?
+    @Option(help: "The highest allowed temperature in °C.") var max: Double?
+    @Option(help: "recall: why; other steps: an optional note.") var reason: String?
+    @OptionGroup var pass: PassphraseOptions
+    @Flag(help: "Print {\"index\",\"leafHash\",\"eventID\",\"checkpoint\"} as JSON.") var json = false
+
+    func validate() throws {
+        guard JourneyStepKind(rawValue: step) != nil else {
+            throw ValidationError("unknown step \"\(step)\"; expected one of \(JourneyStepKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let z = zone, BondedZone(rawValue: z) == nil { throw ValidationError("--zone must be nansha, baiyun or guangzhou") }
+    }
+
+    func execute() throws {
+        var d = StepDetails()
+        d.originCountry = originCountry; d.lot = lot; d.expiry = expiry; d.parent = parent; d.children = child
+        d.zone = zone.flatMap(BondedZone.init(rawValue:)); d.declaration = declaration; d.orderHash = orderHash
+        d.temperature = temperature; d.allowedMin = min; d.allowedMax = max; d.reason = reason
+        let t = try time.map { try TimeArgument.parse($0, "--time") } ?? systemClock().truncatedToMilliseconds
+        let event = try EventBuilder.build(JourneyStepKind(rawValue: step)!, product: product, time: t, timeZoneOffset: timeZone,
+                                           location: location, details: d)
+        let (_, sk) = try Keys.open(key, passphrase: try pass.required())
+        let l = try ledger.open()
+        let signed = try StatementInput.sign(TraceKind.event, EventBuilder.payload(event), key: sk)
+        let a = try l.appendAll([signed])[0]
+        let note = AutoCheckpoint.sign(l, pass).map { String(decoding: $0, as: UTF8.self) }
+        if json {
+            var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex), "eventID": .string(event.eventID)]
+            if let note { o["checkpoint"] = .string(note) }
+            IO.printJSON(.object(o))
+        } else {
+            IO.print("recorded \(step) as entry \(a.index), event \(event.eventID)")
+        }
+    }
+}
+
+struct ImportEPCISCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-epcis",
+        abstract: "Append every event of an EPCIS 2.0 JSON document, signed with your key: all of them, or none.")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "The EPCIS 2.0 JSON(-LD) document, or - for standard input.") var file: String
+    @Option(help: "Your secret key file.") var key: String
+    @OptionGroup var pass: PassphraseOptions
+    @Flag(help: "Print {\"appended\",\"first\",\"last\",\"eventIDs\"} as JSON.") var json = false
+
+    func execute() throws {
+        let events = try EventBuilder.events(inDocument: try IO.read(file, limit: 64 << 20))
+        let (_, sk) = try Keys.open(key, passphrase: try pass.required())
+        let l = try ledger.open()
+        let now = systemClock()
+        let statements = try events.map { e in
+            try Statement(kind: TraceKind.event, payload: EventBuilder.payload(e), signer: sk.publicKey, time: now).sign(with: sk)
+        }
+        let appended = try l.appendAll(statements)
+        _ = AutoCheckpoint.sign(l, pass)
+        if json {
+            IO.printJSON(.object(["appended": .number(Double(appended.count)), "first": .number(Double(appended.first!.index)),
+                                  "last": .number(Double(appended.last!.index)), "eventIDs": .array(events.map { .string($0.eventID) })]))
+        } else {
+            IO.print("imported \(appended.count) event(s) from \(file) as entries \(appended.first!.index)–\(appended.last!.index)")
+        }
+    }
+}
+
+struct ExportEPCISCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export-epcis", abstract: "Write the ledger's events (or one product's journey) as an EPCIS 2.0 JSON document.")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Option(help: "Only this product's journey (with its containers and lot).") var product: String?
+    @Option(help: "Write the document here instead of standard output.") var out: String?
+
+    func execute() throws {
+        let l = try ledger.open()
+        let reader = TraceReader(ledger: l)
+        var events: [EPCISEvent] = []
+        if let product {
+            let code = try parseProductCode(product)
+            events = try ProductJourney.build(code, source: { try reader.entries($0) }, registry: try reader.registry()).steps.map(\.event)
+        } else {
+            var next: UInt64 = 0
+            while true {
+                let chunk = try l.store.entries(from: next, count: 4096)
+                guard let last = chunk.last else { break }
+                next = last.index + 1
+                for s in chunk {
+                    let e = try Entry(parsing: s.bytes)
+                    if e.statement.kind == TraceKind.event { events.append(try EPCISEvent(statement: e.statement)) }
+                }
+            }
+        }
+        let text = EventBuilder.document(events, created: systemClock()).prettyPrinted() + "\n"
+        if let out { try IO.write(Array(text.utf8), to: out) } else { IO.print(text) }
+    }
+}
+
+struct VerifyCommand: SuyuanCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a product: its journey, inspections, recognition in GD/HK/MO and the integrity proof (exit 1 if anything fails).",
+        discussion: "With --bundle FILE and no CODE, checks an offline bundle without any ledger (--trust required).")
+
+    @OptionGroup var ledger: LedgerOptions
+    @Argument(help: "The product code (Digital Link, element string or EPC URN).") var code: String?
+    @Option(help: "The operator key(s) you trust (KEYREF; default: the one named in the ledger's genesis).") var trust: [String] = []
+    @Option(name: .customLong("trusted-checkpoint"), help: "A checkpoint you saved earlier; the ledger must be consistent with it (repeatable).")
+    var trustedCheckpoints: [String] = []
+    @Option(help: "With CODE: write the offline bundle here. Without CODE: the bundle to check.") var bundle: String?
+    @Option(help: "Only this region's verdict counts for the exit status (GD, HK or MO).") var region: String?
+    @Option(help: "Override the later-suspension policy: keep or invalidate.") var policy: String?
+    @Flag(help: "Print the verification as JSON.") var json = false
+
+    func validate() throws {
+        if code == nil {
+            guard bundle != nil else { throw ValidationError("give a product CODE, or --bundle FILE --trust KEYREF to check a bundle offline") }
+            guard !trust.isEmpty else { throw ValidationError("checking a bundle offline needs --trust KEYREF (the operator key you trust)") }
+        }
+        if let r = region { _ = try parseRegion(r, "--region") }
+        if let p = policy, LaterSuspensionPolicy(rawValue: p) == nil { throw ValidationError("--policy must be keep or invalidate") }
+    }
+
+    func execute() throws {
+        let keys = try trust.map { try Keys.resolve($0) }
+        let regions = try region.map { [try parseRegion($0, "--region")] } ?? Region.allCases
+        let pol = policy.flatMap(LaterSuspensionPolicy.init(rawValue:))
+        let v: ProductVerification
+        if let code {
+            let product = try parseProductCode(code, "CODE")
+            let l = try ledger.open()
+            let saved = try trustedCheckpoints.map { try IO.read($0, limit: 1 << 20) }
+            let (result, b) = try ProductVerifier.verify(product, in: l, trusting: keys.isEmpty ? nil : keys, trustedCheckpoints: saved,
+                                                         now: systemClock(), policy: pol, regions: regions)
+            v = result
+            if keys.isEmpty && !json { IO.note("trusting the operator key named in the ledger's genesis (\(l.genesis.operatorKey)); pass --trust to pin it") }
+            if let out = bundle {
+                guard let b else { throw CLIError(code: CLIError.data, message: "no bundle written: the ledger has no signed checkpoint yet") }
+                var doc = b.json
+                if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
+                try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
+                if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
+            }
+        } else {
+            let b = try ProductBundle(parsing: try IO.read(bundle!, limit: ProductBundle.maxBytes))
+            v = try b.verify(trusting: keys, now: systemClock(), policy: pol, regions: regions)
+        }
+        if json { IO.printJSON(v.json) } else { IO.print(v.text) }
+        if !v.verified { throw ExitCode(CLIError.verification) }
+    }
+}
