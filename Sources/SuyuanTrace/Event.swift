@@ -294,7 +294,10 @@ public struct EPCISEvent: Sendable, Equatable {
     static func identifier(_ s: String, _ field: String) throws(LedgerError) -> String {
         do { return try ProductCode(parsing: s).canonical } catch {
             let lower = s.lowercased()
-            let gs1 = ["urn:epc:id:sgtin:", "urn:epc:id:sscc:", "urn:epc:id:sgln:", "urn:epc:class:lgtin:", "https://id.gs1.org/", "("]
+            // Codes of the kinds Suyuan resolves must be valid; other identifiers (GRAI, GIAI, other
+            // Digital Link keys, any URI) are kept as given.
+            let gs1 = ["urn:epc:id:sgtin:", "urn:epc:id:sscc:", "urn:epc:id:sgln:", "urn:epc:class:lgtin:",
+                       "https://id.gs1.org/01/", "https://id.gs1.org/00/", "https://id.gs1.org/414/", "("]
             if gs1.contains(where: { lower.hasPrefix($0) }) || s.first?.isNumber == true {
                 throw .malformed("EPCIS event field \"\(field)\": \(error)")
             }
