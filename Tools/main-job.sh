@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default (a SQLite ledger file), from a fresh clone: installs system
-# libraries, builds, creates keys and a ledger, and exercises the ledger core end to end as an
-# operator, the three regulators and a consumer would, printing each step.
+# libraries, builds, creates keys and a ledger, and exercises it end to end as an operator, the three
+# regulators, labs, warehouses, an importer and consumers would, printing each step.
 # Usage: Tools/main-job.sh [DIR]   (default: ./demo; the directory is recreated)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,7 +117,102 @@ set +e
 run verify-checkpoint cosigned-gd.txt --policy policy.json; echo "exit $? (only one witness)"
 set -e
 
-step "10. Backup"
+step "10. Regulators register accreditation bodies, labs and enterprises, bind keys, and record recognition agreements"
+for k in hk-lab-inspector gd-lab-inspector nansha-warehouse baiyun-warehouse importer; do run key generate --name "$k" --out "$k.key" >/dev/null; done
+run registry add-body --key gd.key --id CNAS --name "China National Accreditation Service" --region GD --type accreditation-body --valid-from 2020-01-01
+run registry add-body --key hk.key --id HKAS --name "Hong Kong Accreditation Service" --region HK --type accreditation-body --valid-from 2020-01-01
+run registry add-body --key hk.key --id HOKLAS-118 --name "Kowloon Food Testing Laboratory" --region HK --type lab \
+  --accredited-by HKAS --accreditation "HOKLAS 118" --scope "infant-formula:GB 10765-2021" --scope "infant-formula:GB 2761-2017" --valid-from 2024-01-01
+run registry add-body --key gd.key --id CNAS-L0901 --name "Nansha Customs Technology Centre" --region GD --type lab \
+  --accredited-by CNAS --accreditation "CNAS L0901" --scope "wine:GB 2758-2012" --scope "infant-formula:GB 10765-2021" --valid-from 2024-01-01
+run registry add-body --key gd.key --id GZ-NANSHA-WH --name "Nansha Bonded Logistics Warehouse" --region GD --type enterprise --valid-from 2024-01-01
+run registry add-body --key gd.key --id GZ-BAIYUN-WH --name "Baiyun Airport Bonded Cold Store" --region GD --type enterprise --valid-from 2024-01-01
+run registry add-body --key gd.key --id GZ-IMPORTER-1 --name "Lingnan Cross-border Trading Co." --region GD --type enterprise --valid-from 2024-01-01
+run registry bind-key --key hk.key --body HOKLAS-118 --inspector hk-lab-inspector.key --valid-from 2025-01-01
+run registry bind-key --key gd.key --body CNAS-L0901 --inspector gd-lab-inspector.key --valid-from 2025-01-01
+run registry bind-key --key gd.key --body GZ-NANSHA-WH --inspector nansha-warehouse.key --role bonded-warehouse --valid-from 2025-01-01
+run registry bind-key --key gd.key --body GZ-BAIYUN-WH --inspector baiyun-warehouse.key --role bonded-warehouse --valid-from 2025-01-01
+run registry bind-key --key gd.key --body GZ-IMPORTER-1 --inspector importer.key --role importer --valid-from 2025-01-01
+run registry recognise --key gd.key --accept-from HK --scope "infant-formula:GB 10765-2021" --from 2025-01-01
+run registry recognise --key mo.key --accept-from HK,GD --scope "infant-formula:GB 10765-2021" --scope "wine:GB 2758-2012" --from 2025-01-01
+echo "(HK accepts no GD-accredited wine results: the wine's test will not be recognised in HK)"
+set +e
+run registry set-status --key gd.key --body HOKLAS-118 --status suspended --effective 2026-01-01; echo "exit $? (a GD key cannot suspend an HK lab)"
+set -e
+run registry show
+
+ago() { date -u -d "-$1" +%Y-%m-%dT%H:%M:%SZ; }
+MILK="(01)09421902960055(21)MP-000731"        # infant formula from a dairy in New Zealand
+MILK_LOT="(01)09421902960055(10)NZ-2026-204"
+RECALLED="(01)09421902960055(21)MP-000999"    # from lot NZ-2026-118, recalled
+CASE="(00)094219029600000000"
+WINE="(01)03760123450003(21)BDX-2019-0042"    # a Bordeaux from a château in France
+WINE_CASE="(00)037601234500000003"
+
+step "11. The milk powder's journey: dairy (NZ) → overseas warehouse → sea freight → Nansha → sampled, tested in HK → released → delivered"
+run event commission --key importer.key --product "$MILK" --origin-country NZ --lot NZ-2026-204 --expiry 2028-03-01 --time "$(ago '25 days')" --time-zone +12:00
+run event pack --key importer.key --parent "$CASE" --child "$MILK" --time "$(ago '24 days')"
+run event ship --key importer.key --product "$CASE" --location "urn:epc:id:sgln:9421902.00001.0" --time "$(ago '23 days')"
+run event receive --key importer.key --product "$CASE" --location "urn:epc:id:sgln:9421902.00001.0" --time "$(ago '22 days')"
+run event transport --key importer.key --product "$CASE" --time "$(ago '20 days')"
+run event enter-bonded --key nansha-warehouse.key --product "$CASE" --zone nansha --time "$(ago '8 days')" --time-zone +08:00
+run event sample --key hk-lab-inspector.key --product "$MILK_LOT" --time "$(ago '7 days')"
+sha256sum notice-gd.json > milk-report.txt
+MILK_ATTESTATION=$(run attest --key hk-lab-inspector.key --product "$MILK_LOT" --category infant-formula --standard "GB 10765-2021" \
+  --result pass --value protein=2.05g/100kJ --value melamine=0.05mg/kg --report milk-report.txt)
+echo "attestation: $MILK_ATTESTATION"
+run event unpack --key nansha-warehouse.key --parent "$CASE" --time "$(ago '5 days')"
+run event release --key importer.key --product "$MILK" --declaration 530120261124000731 --order-hash "$(printf 'order 4407' | sha256sum | cut -c1-64)" --time "$(ago '4 days')"
+run event deliver --key importer.key --product "$MILK" --time "$(ago '2 days')"
+
+step "12. The wine's journey: château (FR) → air freight → Baiyun cold store (10–18 °C, one excursion) → tested in Nansha → released"
+run event commission --key importer.key --product "$WINE" --origin-country FR --lot BDX-2019 --min 10 --max 18 --time "$(ago '20 days')" --time-zone +01:00
+run event pack --key importer.key --parent "$WINE_CASE" --child "$WINE" --time "$(ago '19 days')"
+run event ship --key importer.key --product "$WINE_CASE" --time "$(ago '18 days')"
+run event enter-bonded --key baiyun-warehouse.key --product "$WINE_CASE" --zone baiyun --time "$(ago '15 days')"
+run event sensor --key baiyun-warehouse.key --product "$WINE_CASE" --temperature 14.5 --time "$(ago '14 days')"
+run event sensor --key baiyun-warehouse.key --product "$WINE_CASE" --temperature 24.0 --time "$(ago '13 days')"
+run event unpack --key baiyun-warehouse.key --parent "$WINE_CASE" --time "$(ago '10 days')"
+WINE_ATTESTATION=$(run attest --key gd-lab-inspector.key --product "$WINE" --category wine --standard "GB 2758-2012" --result pass --value methanol=120mg/L)
+run event release --key importer.key --product "$WINE" --declaration 530120261124000802 --time "$(ago '3 days')"
+
+step "13. A lot is recalled (the risk warning of step 3)"
+run event commission --key importer.key --product "$RECALLED" --origin-country NZ --lot NZ-2026-118 --time "$(ago '28 days')"
+run event recall --key importer.key --product "(01)09421902960055(10)NZ-2026-118" --reason "melamine above limit in lot NZ-2026-118"
+
+step "14. Consumers verify what they bought (each entry proved in the operator's signed checkpoint)"
+run verify "$MILK" --trust "$OPV" --trusted-checkpoint checkpoint-1.txt; echo "exit $? (milk powder: recognised in GD, HK and MO)"
+set +e
+run verify "$WINE" --trust "$OPV"; echo "exit $? (wine: cold-chain excursion; its GD test is not recognised in HK)"
+run verify "$RECALLED" --trust "$OPV" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("recalled:", d["recalled"], "| verified:", d["verified"], "|", d["problems"][0])'
+set -e
+run explain --attestation "$MILK_ATTESTATION" --region MO
+set +e
+run explain --attestation "$WINE_ATTESTATION" --region HK; echo "exit $? (not recognised in HK, and why)"
+set -e
+
+step "15. An offline bundle: checked on a phone with no ledger; any change makes it fail"
+run verify "$MILK" --trust "$OPV" --bundle milk-bundle.json --json > /dev/null
+run verify --bundle milk-bundle.json --trust "$OPV" | head -3
+python3 - <<'PY'
+import json, base64
+b = json.load(open("milk-bundle.json"))
+for e in b["entries"]:
+    raw = base64.b64decode(e["entry"])
+    if b"nansha" in raw:
+        e["entry"] = base64.b64encode(raw.replace(b"nansha", b"baiyun")).decode(); break
+json.dump(b, open("milk-bundle-tampered.json", "w"))
+PY
+set +e
+run verify --bundle milk-bundle-tampered.json --trust "$OPV" | head -3; echo "exit $? (tampered bundle)"
+set -e
+run export-epcis --product "$MILK" --out milk-epcis.json
+echo "exported $(python3 -c 'import json; print(len(json.load(open("milk-epcis.json"))["epcisBody"]["eventList"]))') EPCIS 2.0 events to milk-epcis.json"
+
+step "16. The regulator's audit of the whole ledger, registry rules included"
+run audit --trusted-checkpoint checkpoint-1.txt --quiet
+
+step "17. Backup"
 run backup suyuan-backup.ledger
 echo
 echo "Done. The ledger is $SUYUAN_LEDGER; keys and files are in $PWD."
