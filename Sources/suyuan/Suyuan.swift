@@ -16,7 +16,7 @@ struct Suyuan: ParsableCommand {
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
             AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
             RegistryCommand.self, AttestCommand.self, ExplainCommand.self, EventCommand.self, ImportEPCISCommand.self,
-            ExportEPCISCommand.self, VerifyCommand.self,
+            ExportEPCISCommand.self, VerifyCommand.self, DemoCommand.self,
         ]
     )
 
