@@ -133,7 +133,10 @@ public final class SQLiteLedgerStore: LedgerStore {
         let leaf: [UInt8] = [UInt8](row[1] as Data)
         let ms: Int64 = row[2]
         guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
-        return LedgerTail(size: UInt64(idx) + 1, lastLeafHash: h, lastRecordedAt: Timestamp(nanoseconds: ms * 1_000_000))
+        // Checked, not trapping: the column comes from the file, which someone may have edited.
+        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow, ms >= 0, idx >= 0 else { throw LedgerError.corrupt("entry \(idx) has a recorded_at of \(ms) ms, out of range") }
+        return LedgerTail(size: UInt64(idx) + 1, lastLeafHash: h, lastRecordedAt: Timestamp(nanoseconds: ns))
     }
 
     public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
