@@ -20,7 +20,8 @@ sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
 targets=(json note checkpoint vkey envelope entry statement productcode keyfile witness timestamp didkey)
 
 swift build --product suyuan-fuzz --scratch-path "$scratch" \
-  -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xswiftc -DFUZZING >&2
+  -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 \
+  | grep -v 'Cannot export local symbol' >&2
 bin="$scratch/debug/suyuan-fuzz"
 
 run_one() {
@@ -32,7 +33,7 @@ run_one() {
   mkdir -p "$work" "$crashes"
   local log="$scratch/fuzz-$t.log"
   set +e
-  SUYUAN_FUZZ_TARGET=$t "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+  SWIFT_BACKTRACE=enable=no SUYUAN_FUZZ_TARGET=$t "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1
   local rc=$?
   set -e
