@@ -5,7 +5,8 @@
 # starts from the corpus in Tools/fuzz/corpus/TARGET/ and writes new inputs to .build-fuzz/corpus/TARGET/.
 # An input that crashes or breaks a property of the target is saved as .build-fuzz/crashes/TARGET/crash-*:
 # fix the bug, then copy the file into Tools/fuzz/corpus/TARGET/ so the test suite replays it for ever.
-# With FUZZ_MERGE=1, new inputs that add coverage are merged into Tools/fuzz/corpus/TARGET/ afterwards.
+# With FUZZ_MERGE=1, new inputs that add coverage are merged into Tools/fuzz/corpus/TARGET/ afterwards (named
+# fuzz-<sha1>; keep only a few small ones in git: the test suite replays every file).
 # `suyuan-fuzz --list` (a normal build) lists the targets; `suyuan-fuzz TARGET FILE...` replays inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +44,10 @@ run_one() {
   found=$(find "$crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   echo "fuzz $t: $runs executions in ${seconds}s, exit $rc, $found crash file(s) in $crashes (log: $log)"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
-    SUYUAN_FUZZ_TARGET=$t "$bin" -merge=1 "$seeds" "$work" >>"$log" 2>&1 || true
+    local merged="$scratch/merged/$t"
+    rm -rf "$merged"; mkdir -p "$merged"
+    SWIFT_BACKTRACE=enable=no SUYUAN_FUZZ_TARGET=$t "$bin" -merge=1 "$merged" "$work" >>"$log" 2>&1 || true
+    for f in "$merged"/*; do [ -f "$f" ] && cp "$f" "$seeds/fuzz-$(basename "$f")"; done
   fi
   if [ $rc -ne 0 ]; then
     grep -m3 'suyuan-fuzz:\|ERROR: \|Fatal error' "$log" >&2 || true

@@ -48,7 +48,8 @@ import Testing
     func mutationsOfTheSeedsAreHandledCleanly(target name: String) throws {
         let target = try #require(FuzzTarget.named(name))
         var rng = SplitMix64(seed: 0x5eed_0000 &+ UInt64(name.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
-        let seeds = try Self.files(name).map { [UInt8](try Data(contentsOf: $0)) }
+        // The hand-made seeds (not what fuzzing merged in), so the run stays short.
+        let seeds = try Self.files(name).filter { !$0.lastPathComponent.hasPrefix("fuzz-") }.prefix(60).map { [UInt8](try Data(contentsOf: $0)) }
         for seed in seeds {
             for _ in 0..<40 {
                 let m = mutate(seed, &rng)
