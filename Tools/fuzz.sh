@@ -33,6 +33,8 @@ run_one() {
   [ -d "$seeds" ] || { echo "fuzz: no corpus directory $seeds (targets: ${targets[*]})" >&2; return 64; }
   mkdir -p "$work" "$crashes"
   local log="$scratch/fuzz-$t.log"
+  local before
+  before=$(find "$crashes" -type f | wc -l)
   set +e
   SWIFT_BACKTRACE=enable=no SUYUAN_FUZZ_TARGET=$t "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1
@@ -41,8 +43,8 @@ run_one() {
   local runs
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo "?")
   local found
-  found=$(find "$crashes" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
-  echo "fuzz $t: $runs executions in ${seconds}s, exit $rc, $found crash file(s) in $crashes (log: $log)"
+  found=$(( $(find "$crashes" -type f | wc -l) - before ))
+  echo "fuzz $t: $runs executions in ${seconds}s, exit $rc, $found new crash file(s) in $crashes (log: $log)"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     local merged="$scratch/merged/$t"
     rm -rf "$merged"; mkdir -p "$merged"

@@ -131,7 +131,8 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
                 group.addTask {
                     var out: [Seen] = []
                     var k = 0
-                    while Date() < deadline {
+                    // At least a few rounds each, however late the task starts on a busy machine.
+                    while Date() < deadline || k < 3 {
                         let title = "writer \(w) append \(k)"
                         k += 1
                         let p = try sb.noticePayload("w\(w)-\(k).json", title: title)
@@ -147,7 +148,9 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
             }
             group.addTask {
                 var out: [Seen] = []
-                while Date() < deadline {
+                var rounds = 0
+                while Date() < deadline || rounds < 2 {
+                    rounds += 1
                     let r = await (try sb.startNow(["entries", "--ledger", ledger, "--json"])).wait()
                     guard r.status == 0, let j = try? r.json(), let n = j["size"]?.int else { out.append(.failure("entries: \(r)")); continue }
                     // A consistent snapshot: indexes 0..<n, prev links and leaf hashes all agree.
@@ -159,7 +162,7 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
             group.addTask {
                 var out: [Seen] = []
                 var n = 0
-                while Date() < deadline {
+                while Date() < deadline || n < 2 {
                     let r = await (try sb.startNow(["prove", "inclusion", "--ledger", ledger, "--index", "\(n % 7)", "--json"])).wait()
                     n += 1
                     guard r.status == 0, let j = try? r.json(), let i = j["leafIndex"]?.int, let size = j["treeSize"]?.int,
@@ -175,7 +178,9 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
             }
             group.addTask {
                 var out: [Seen] = []
-                while Date() < deadline {
+                var rounds = 0
+                while Date() < deadline || rounds < 2 {
+                    rounds += 1
                     let r = await (try sb.startNow(["audit", "--ledger", ledger, "--json"])).wait()
                     guard let j = try? r.json() else { out.append(.failure("audit: \(r)")); continue }
                     out.append(.audit(ok: r.status == 0 && j["ok"] == .bool(true), entries: j["entries"]?.int ?? -1))
@@ -196,14 +201,16 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
             default: break
             }
         }
-        #expect(acks.count >= 6, "too few appends in the time: \(acks.count)")
+        #expect(acks.count >= 3, "too few appends in the time: \(acks.count)")
         #expect(Set(acks.map(\.index)).count == acks.count, "no index acknowledged twice")
-        #expect(acks.map(\.index).sorted() == Array(1...acks.count), "indexes 1…\(acks.count), no gap")
+        #expect(acks.map(\.index).sorted() == Array(1..<(acks.count + 1)), "indexes 1…\(acks.count), no gap")
 
         let final = try await sb.entries(ledger)
         let leaves = try checkChain(final, size: 1 + acks.count)
+        try #require(leaves.count == 1 + acks.count)
         let items = final["entries"]?.arrayValue ?? []
         for a in acks {
+            guard a.index < leaves.count, a.index < items.count else { Issue.record("entry \(a.index) is missing"); continue }
             #expect(leaves[a.index].hex == a.leaf, "entry \(a.index) is what its append acknowledged")
             #expect(items[a.index]["entry"]?["statement"]?["payload"]?["title"]?.stringValue == a.title)
         }
@@ -214,7 +221,7 @@ func checkChain(_ j: JSONValue, size: Int, sourceLocation: SourceLocation = #_so
             switch s {
             case .proof(let i, let size, let leaf, let root, let path):
                 proofs += 1
-                #expect(size <= leaves.count && leaf == leaves[i], "proof leaf \(i)")
+                #expect(size <= leaves.count && i < size && leaf == leaves[i], "proof leaf \(i)")
                 #expect(root == MerkleCheck.root(Array(leaves.prefix(size))), "root at \(size) is the final tree's")
                 #expect(MerkleCheck.verifyInclusion(leaf: leaf, index: UInt64(i), size: UInt64(size), proof: path, root: root))
             case .audit(let ok, let n):

@@ -16,13 +16,20 @@ import Testing
         p.executableURL = URL(fileURLWithPath: harness)
         // Fixed seed: the same kill schedule on every run; 15 trials on one ledger.
         p.arguments = ["--trials", "15", "--seed", "20261128", "--max-delay-ms", "300", "--dir", dir]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let outURL = URL(fileURLWithPath: dir + ".out"), errURL = URL(fileURLWithPath: dir + ".err")
+        defer { try? FileManager.default.removeItem(at: outURL); try? FileManager.default.removeItem(at: errURL) }
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: outURL)
+        p.standardError = try FileHandle(forWritingTo: errURL)
+        // Waited for off the test runner's threads (it runs for seconds; other tests need those threads).
+        let launchError: String? = await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
+            p.terminationHandler = { _ in done.resume(returning: nil) }
+            do { try p.run() } catch { p.terminationHandler = nil; done.resume(returning: "\(error)") }
+        }
+        try #require(launchError == nil, "cannot run \(harness): \(launchError ?? "")")
+        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
         #expect(p.terminationStatus == 0, "suyuan-crash failed:\n\(stdout)\n\(stderr)")
         func figure(_ label: String) -> Int? {
             stdout.split(separator: "\n").first { $0.hasPrefix(label + ": ") }.flatMap { Int($0.dropFirst(label.count + 2)) }
