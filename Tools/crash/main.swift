@@ -3,6 +3,7 @@
 // without repair and audits clean, and that appending continues from the right index and previous hash.
 //
 // Usage: suyuan-crash [--trials N] [--seed S] [--max-delay-ms M] [--trials-per-ledger K] [--dir DIR] [--keep]
+//                     [--self-test-early-ack]   (plants the bug the harness looks for: it must then report losses)
 // Prints the trials run, kills, acknowledged entries and entries lost; exits 0 only if none was lost and
 // every check passed. (`suyuan-crash --child LEDGER TAG` is the child process; not for direct use.)
 import Foundation
@@ -56,9 +57,19 @@ func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
 
 // MARK: Child: append forever, acknowledge each entry on stdout only after `append` returned
 
+/// The clock of a self-test child: fixed per batch, so it can predict its entries' leaf hashes.
+final class FixedClock: @unchecked Sendable {
+    var now = systemClock().truncatedToMilliseconds
+}
+
 func runChild(ledgerPath: String, tag: String) -> Never {
+    // Self-test (`--self-test-early-ack`): acknowledge each batch *before* appending it — the bug this harness
+    // exists to catch. A run in this mode must report lost entries.
+    let early = ProcessInfo.processInfo.environment["SUYUAN_CRASH_EARLY_ACK"] == "1"
+    let fixed = FixedClock()
     do {
-        let ledger = try Ledger(opening: try SQLiteLedgerStore(path: ledgerPath))
+        let store = try SQLiteLedgerStore(path: ledgerPath)
+        let ledger = early ? try Ledger(opening: store, clock: { fixed.now }) : try Ledger(opening: store)
         let signer = try NoteSigner(name: origin, key: operatorKey)
         var k = 0
         var last: SignedStatement?
@@ -67,10 +78,24 @@ func runChild(ledgerPath: String, tag: String) -> Never {
             // a checkpoint every few appends (a separate write transaction, also killed at random).
             let batch = try (0..<(1 + k % 3)).map { j in try notice("\(tag)-\(k)-\(j)", k + j) }
             k += 1
-            let appended = try ledger.appendAll(batch)
-            var ack = ""
-            for a in appended { ack += "\(a.index) \(a.leafHash.hex)\n" }
-            writeAll(1, Array(ack.utf8))
+            if early {
+                fixed.now = systemClock().truncatedToMilliseconds
+                let tail = try store.tail()
+                let at = max(fixed.now, tail.lastRecordedAt ?? fixed.now)
+                var prev = tail.lastLeafHash, ack = ""
+                for (j, s) in batch.enumerated() {
+                    let e = Entry(index: tail.size + UInt64(j), prev: prev, recordedAt: at, signed: s)
+                    ack += "\(e.index) \(e.leafHash.hex)\n"
+                    prev = e.leafHash
+                }
+                writeAll(1, Array(ack.utf8))
+                _ = try ledger.appendAll(batch)
+            } else {
+                let appended = try ledger.appendAll(batch)
+                var ack = ""
+                for a in appended { ack += "\(a.index) \(a.leafHash.hex)\n" }
+                writeAll(1, Array(ack.utf8))
+            }
             if let l = last, k % 7 == 0 {
                 do { _ = try ledger.appendAll([l]); fail("child: a repeated statement was appended") } catch LedgerError.duplicate {}
             }
@@ -112,7 +137,8 @@ if args.first == "--child" {
     return v
 }
 if args.contains("--help") || args.contains("-h") {
-    print("usage: suyuan-crash [--trials N] [--seed S] [--max-delay-ms M] [--trials-per-ledger K] [--dir DIR] [--keep]")
+    print("usage: suyuan-crash [--trials N] [--seed S] [--max-delay-ms M] [--trials-per-ledger K] [--dir DIR] [--keep] [--self-test-early-ack]")
+    print("  --self-test-early-ack: children acknowledge before appending (a planted bug); the run must then report losses")
     exit(0)
 }
 
@@ -121,6 +147,8 @@ let maxDelayMs = max(1, intOption("--max-delay-ms", 250))
 let perLedger = max(1, intOption("--trials-per-ledger", 25))
 let seed = UInt64(option("--seed") ?? "") ?? UInt64(UInt32.random(in: 0...UInt32.max))
 let keep = args.contains("--keep")
+let selfTest = args.contains("--self-test-early-ack")
+if selfTest { setenv("SUYUAN_CRASH_EARLY_ACK", "1", 1) }
 let dir = option("--dir") ?? NSTemporaryDirectory() + "suyuan-crash-\(getpid())"
 try? FileManager.default.removeItem(atPath: dir)
 do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { fail("cannot create \(dir): \(error)") }
