@@ -155,7 +155,7 @@ do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirect
 let selfPath = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
 var rng = SplitMix64(state: seed)
 
-print("suyuan-crash: \(trials) trials, kill after 0–\(maxDelayMs) ms, \(perLedger) trials per ledger, seed \(seed), in \(dir)")
+print("suyuan-crash: \(trials) trials, kill 0–40 ms after start or 0–\(maxDelayMs) ms after the first acknowledgement, \(perLedger) trials per ledger, seed \(seed), in \(dir)")
 
 /// Spawns the child with stdout on a pipe and stderr in a file; returns (pid, read end of the pipe).
 func spawnChild(_ ledger: String, tag: String, stderrPath: String) -> (pid_t, Int32) {
@@ -278,13 +278,31 @@ for trial in 0..<trials {
     if trial % perLedger == 0 { newLedger() }
     let stderrPath = dir + "/child.err"
     let (pid, fd) = spawnChild(ledgerPath, tag: "t\(trial)", stderrPath: stderrPath)
-    // Half the kills land early (start-up, WAL recovery, the first appends), half anywhere in the window.
-    let delay = Bool.random(using: &rng) ? Double.random(in: 0..<0.04, using: &rng) : Double.random(in: 0..<(Double(maxDelayMs) / 1000), using: &rng)
+    var status0: Int32?  // set if the child exits by itself (a failure)
+    // Half the kills land early after the start (start-up, WAL recovery, the first appends); half at a random
+    // moment after the child's first acknowledgement, so they hit the append loop however slow the start-up
+    // is on a busy machine.
+    let early = Bool.random(using: &rng)
+    let delay = early ? Double.random(in: 0..<0.04, using: &rng) : Double.random(in: 0..<(Double(maxDelayMs) / 1000), using: &rng)
     var out: [UInt8] = []
+    if !early {
+        let limit = now() + 60
+        while !out.contains(0x0a) && now() < limit && kill(pid, 0) == 0 {
+            drain(fd, into: &out, until: min(limit, now() + 0.05))
+            var st: Int32 = 0
+            if waitpid(pid, &st, WNOHANG) == pid {  // exited by itself: reported below
+                status0 = st; break
+            }
+        }
+    }
     drain(fd, into: &out, until: now() + delay)
-    kill(pid, SIGKILL)
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    if let st = status0 {
+        status = st
+    } else {
+        kill(pid, SIGKILL)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
     drain(fd, into: &out, until: nil)  // acknowledgements written before the kill are still in the pipe
     close(fd)
     let signalled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
@@ -306,7 +324,7 @@ for trial in 0..<trials {
         acks += 1
     }
     totalAcknowledged += acks
-    for p in verifyAfterCrash(trial: trial) { failures.append("trial \(trial) (\(acks) acknowledged, killed after \(Int(delay * 1000)) ms): \(p)") }
+    for p in verifyAfterCrash(trial: trial) { failures.append("trial \(trial) (\(acks) acknowledged, killed \(Int(delay * 1000)) ms after \(early ? "the start" : "the first acknowledgement")): \(p)") }
     if failures.count > 20 { break }
 }
 
