@@ -76,6 +76,26 @@ let package = Package(
             path: "Tools/vectors",
             swiftSettings: strict
         ),
+        // Crash-safety harness: SIGKILLs an appending child at random moments and checks what survived.
+        .executableTarget(
+            name: "suyuan-crash",
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit"],
+            path: "Tools/crash",
+            swiftSettings: strict
+        ),
+        // Fuzz targets for every parser of outside input (library), and their libFuzzer / replay driver.
+        .target(
+            name: "SuyuanFuzz",
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger"],
+            path: "Tools/fuzz/Targets",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "suyuan-fuzz",
+            dependencies: ["SuyuanFuzz"],
+            path: "Tools/fuzz/Driver",
+            swiftSettings: strict
+        ),
         .testTarget(name: "SuyuanCryptoTests", dependencies: ["SuyuanCrypto"], swiftSettings: strict),
         .testTarget(name: "SuyuanFormatsTests", dependencies: ["SuyuanFormats", "SuyuanCrypto"], swiftSettings: strict),
         .testTarget(name: "SuyuanMerkleTests", dependencies: ["SuyuanMerkle", "SuyuanCrypto"], swiftSettings: strict),
@@ -102,5 +122,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "CLITests", dependencies: ["SuyuanCrypto", "SuyuanFormats"], swiftSettings: strict),
+        // Every fuzz corpus and crash file, fed to its parser: no crash, a clean refusal or a sound acceptance.
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["SuyuanFuzz"], swiftSettings: strict),
     ]
 )

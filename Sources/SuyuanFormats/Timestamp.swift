@@ -1,7 +1,8 @@
 /// An instant in UTC with nanosecond precision, written as an RFC 3339 string ending in `Z`.
 ///
-/// Accepted form (strict): `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, years 1970–9999, real calendar dates,
-/// seconds 00–59 (no leap second). The canonical form used by the ledger for `recordedAt` has exactly
+/// Accepted form (strict): `YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z`, years 1970–2261, real calendar dates,
+/// seconds 00–59 (no leap second). (Nanoseconds since 1970 in 64 bits end in April 2262; later years
+/// are refused, not wrapped.) The canonical form used by the ledger for `recordedAt` has exactly
 /// three fractional digits (milliseconds).
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Nanoseconds since 1970-01-01T00:00:00Z.
@@ -16,6 +17,10 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Milliseconds since the epoch (floored).
     public var milliseconds: Int64 { nanoseconds >= 0 ? nanoseconds / 1_000_000 : (nanoseconds - 999_999) / 1_000_000 }
 
+    /// The last accepted year: every instant up to its end fits in `nanoseconds` with room to add the
+    /// ledger's time window.
+    public static let maxYear = 2261
+
     /// Parses the strict RFC 3339 UTC form; nil for anything else.
     public init?(parsing text: String) {
         let u = Array(text.utf8)
@@ -29,7 +34,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
               u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"),
               let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10),
               let h = num(11..<13), let mi = num(14..<16), let s = num(17..<19),
-              y >= 1970, (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y),
+              y >= 1970, y <= Timestamp.maxYear, (1...12).contains(mo), d >= 1, d <= Timestamp.daysIn(month: mo, year: y),
               h < 24, mi < 60, s < 60
         else { return nil }
         var frac: Int64 = 0

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
@@ -41,33 +44,44 @@ public final class SQLiteLedgerStore: LedgerStore {
     ///
     /// One connection is used, and opening never writes to an existing file, so a refused command
     /// leaves it byte for byte. (GRDB's `DatabasePool` writes on open to keep the WAL non-empty.)
-    public init(path: String, create: Bool = false, readOnly: Bool = false) throws {
+    ///
+    /// A writer waits up to `lockTimeout` seconds for another process's write lock before failing with a
+    /// `.busy` `StorageError`.
+    public init(path: String, create: Bool = false, readOnly: Bool = false, lockTimeout: Double = 30) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw OpenError.missing(path) }
         if exists { try SQLiteLedgerStore.checkHeader(path, allowEmpty: create) }
         var config = Configuration()
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(lockTimeout)
         config.readonly = readOnly
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
         }
         do { pool = try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError {
-            throw OpenError.notALedger(path, e.message ?? "\(e)")
+            // Only "not a database" means not a ledger: a full disk, a read-only file system or a lock
+            // must say so (and exit 74/75), not send the user looking for another file.
+            if e.resultCode == .SQLITE_NOTADB { throw OpenError.notALedger(path, e.message ?? "\(e)") }
+            throw StorageError(e, path: path)
         }
-        let (app, version, tables) = try pool.read { db in
+        let (app, version, tables) = try guarded { try pool.read { db in
             (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
              try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
              try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") ?? 0)
-        }
+        } }
         if create && app == 0 && tables == 0 {
             // WAL is a persistent property of the file: set once, at creation, outside any transaction.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            try guarded { try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
         } else {
             guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
             guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
-        if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try migrate() }
+        if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try guarded { try migrate() } }
+    }
+
+    /// Runs `body`, turning SQLite errors into `StorageError`s that say what happened to this file.
+    private func guarded<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as DatabaseError { throw StorageError(e, path: path) }
     }
 
     /// Refuses files that are not SQLite databases before SQLite touches them.
@@ -134,7 +148,7 @@ public final class SQLiteLedgerStore: LedgerStore {
 
     // MARK: LedgerStore
 
-    public func tail() throws -> LedgerTail { try pool.read { try Self.readTail($0) } }
+    public func tail() throws -> LedgerTail { try guarded { try pool.read { try Self.readTail($0) } } }
 
     private static func readTail(_ db: Database) throws -> LedgerTail {
         guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT idx, leaf_hash, recorded_at FROM entries ORDER BY idx DESC LIMIT 1")) else {
@@ -144,14 +158,17 @@ public final class SQLiteLedgerStore: LedgerStore {
         let leaf: [UInt8] = [UInt8](row[1] as Data)
         let ms: Int64 = row[2]
         guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
-        return LedgerTail(size: UInt64(idx) + 1, lastLeafHash: h, lastRecordedAt: Timestamp(nanoseconds: ms * 1_000_000))
+        // Checked, not trapping: the column comes from the file, which someone may have edited.
+        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow, ms >= 0, idx >= 0 else { throw LedgerError.corrupt("entry \(idx) has a recorded_at of \(ms) ms, out of range") }
+        return LedgerTail(size: UInt64(idx) + 1, lastLeafHash: h, lastRecordedAt: Timestamp(nanoseconds: ns))
     }
 
     public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
         guard count > 0, index <= UInt64(Int64.max) else { return [] }
-        return try pool.read { db in
+        return try guarded { try pool.read { db in
             try Self.readEntries(db, sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [Int64(index), count])
-        }
+        } }
     }
 
     /// Reads (idx, body, leaf_hash) rows as stored entries.
@@ -168,7 +185,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
-        try pool.read { try Self.readHashes(ids, $0) }
+        try guarded { try pool.read { try Self.readHashes(ids, $0) } }
     }
 
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
@@ -225,7 +242,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
-        try pool.writeWithoutTransaction { db in
+        try guarded { try pool.writeWithoutTransaction { db in
             // An acknowledged append must survive power loss, not only a crash: sync the WAL on commit.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             var stored: [StoredEntry] = []
@@ -260,7 +277,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             // Committed: only now is the cached frontier advanced.
             if let f = newFrontier { self.frontier.withLock { $0 = f } }
             return stored
-        }
+        } }
     }
 
     /// The right edge of the tree at `size`, from the cache when it is current, else from the nodes table.
@@ -271,30 +288,30 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])? {
-        try pool.read { db in
+        try guarded { try pool.read { db in
             try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
                 .map { (UInt64($0[0] as Int64), [UInt8]($0[1] as Data)) }
-        }
+        } }
     }
 
     public func checkpoints() throws -> [(size: UInt64, note: [UInt8])] {
-        try pool.read { db in
+        try guarded { try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT size, note FROM checkpoints ORDER BY size").map { (UInt64($0[0] as Int64), [UInt8]($0[1] as Data)) }
-        }
+        } }
     }
 
     public func saveCheckpoint(size: UInt64, note: [UInt8]) throws {
-        try pool.write { db in
+        try guarded { try pool.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note) VALUES (?, ?)", arguments: [Int64(size), Data(note)])
-        }
+        } }
     }
 
     public func setting(_ key: String) throws -> String? {
-        try pool.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+        try guarded { try pool.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) } }
     }
 
     public func setSetting(_ key: String, _ value: String) throws {
-        try pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value]) }
+        try guarded { try pool.write { try $0.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value]) } }
     }
 
     /// Writes a consistent copy of the whole database to `destination` (SQLite online backup).
@@ -307,19 +324,54 @@ public final class SQLiteLedgerStore: LedgerStore {
 /// The kinds of storage failure a user can act on.
 public enum StorageFailure: Sendable, Equatable {
     case busy, readOnly, diskFull, corrupt, other
+    /// A write went past this process's file size limit (`ulimit -f`, RLIMIT_FSIZE).
+    case fileSizeLimit
+}
+
+/// An SQLite failure on a ledger file, classified with what the file system says (SQLite reports a disk
+/// that fills up while it extends its shared-memory file as a plain I/O error, and a read-only file system
+/// as "unable to open").
+public struct StorageError: Error, CustomStringConvertible {
+    public let failure: StorageFailure
+    /// SQLite's message.
+    public let message: String
+    public let path: String
+
+    init(_ e: DatabaseError, path: String) {
+        self.path = path
+        let msg = e.message ?? "\(e)"
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: failure = .busy
+        case .SQLITE_READONLY: failure = .readOnly
+        case .SQLITE_FULL: failure = .diskFull
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB: failure = .corrupt
+        case .SQLITE_IOERR, .SQLITE_CANTOPEN: failure = StorageError.fileSystemState(of: path) ?? .other
+        default: failure = .other
+        }
+        message = msg
+    }
+
+    /// `.readOnly` when the ledger's file system is mounted read-only, `.diskFull` when it has less than
+    /// 1 MiB free for unprivileged writers, else nil.
+    static func fileSystemState(of path: String) -> StorageFailure? {
+        let dir = (path as NSString).deletingLastPathComponent
+        var st = statvfs()
+        guard statvfs(dir.isEmpty ? "." : dir, &st) == 0 else { return nil }
+        if st.f_flag & UInt(ST_RDONLY) != 0 { return .readOnly }
+        if UInt64(st.f_bavail) * UInt64(st.f_frsize) < 1 << 20 { return .diskFull }
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max { return .fileSizeLimit }
+        return nil
+    }
+
+    public var description: String { "\(path): \(message)" }
 }
 
 extension SQLiteLedgerStore {
     /// Classifies an error thrown by the store's SQLite layer, with SQLite's message; nil if it is not one.
     public static func classify(_ error: any Error) -> (StorageFailure, String)? {
+        if let s = error as? StorageError { return (s.failure, s.message) }
         guard let e = error as? DatabaseError else { return nil }
-        let msg = e.message ?? "\(e)"
-        switch e.resultCode {
-        case .SQLITE_BUSY, .SQLITE_LOCKED: return (.busy, msg)
-        case .SQLITE_READONLY: return (.readOnly, msg)
-        case .SQLITE_FULL: return (.diskFull, msg)
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB: return (.corrupt, msg)
-        default: return (.other, msg)
-        }
+        return classify(StorageError(e, path: "."))
     }
 }

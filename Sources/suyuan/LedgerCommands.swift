@@ -52,7 +52,7 @@ struct InitCommand: SuyuanCommand {
         let path = ledger.path
         try IO.createExclusively(path)
         do {
-            let store = try SQLiteLedgerStore(path: path, create: true)
+            let store = try SQLiteLedgerStore(path: path, create: true, lockTimeout: LedgerOptions.lockTimeout)
             let l = try Ledger.create(in: store, genesis: signed, rules: .suyuan)
             try store.setSetting("operator_key_path", URL(fileURLWithPath: operatorKey).standardizedFileURL.path)
             let cp = try l.checkpoint(signer: NoteSigner(name: file.name, key: key))

@@ -42,10 +42,11 @@ struct CLIError: Error {
         case let e where SQLiteLedgerStore.classify(e) != nil:
             let (kind, msg) = SQLiteLedgerStore.classify(e)!
             switch kind {
-            case .busy: return CLIError(code: busy, message: "the ledger is locked by another process; try again (\(msg))")
-            case .readOnly: return CLIError(code: io, message: "the ledger file is read-only; nothing was written (\(msg))")
+            case .busy: return CLIError(code: busy, message: "the ledger is locked by another process (waited \(Int(LedgerOptions.lockTimeout)) s); try again later (\(msg))")
+            case .readOnly: return CLIError(code: io, message: "the ledger file or its file system is read-only; nothing was written (\(msg))")
             case .diskFull: return CLIError(code: io, message: "disk full while writing the ledger; nothing was appended (\(msg))")
             case .corrupt: return CLIError(code: data, message: "the ledger file is corrupt (\(msg)); restore it from a backup")
+            case .fileSizeLimit: return CLIError(code: io, message: "the ledger reached this process's file size limit (ulimit -f); nothing was appended (\(msg))")
             case .other: return CLIError(code: io, message: "ledger storage error: \(msg)")
             }
         case let e as JSONError: return CLIError(code: data, message: "malformed JSON: \(e)")
@@ -77,7 +78,14 @@ struct LedgerOptions: ParsableArguments {
     var path: String { ledger ?? ProcessInfo.processInfo.environment["SUYUAN_LEDGER"] ?? "suyuan.ledger" }
 
     /// Opens the store of an existing ledger.
-    func openStore() throws -> SQLiteLedgerStore { try SQLiteLedgerStore(path: path) }
+    func openStore() throws -> SQLiteLedgerStore { try SQLiteLedgerStore(path: path, lockTimeout: LedgerOptions.lockTimeout) }
+
+    /// How long a command waits for another process's lock on the ledger: `$SUYUAN_LOCK_TIMEOUT` seconds
+    /// (0–3600), else 30.
+    static var lockTimeout: Double {
+        guard let s = ProcessInfo.processInfo.environment["SUYUAN_LOCK_TIMEOUT"], let v = Double(s), v >= 0, v <= 3600 else { return 30 }
+        return v
+    }
 
     /// Opens an existing ledger.
     func open() throws -> Ledger { try Ledger(opening: try openStore(), rules: .suyuan) }

@@ -182,7 +182,10 @@ actor ProcessSlots {
 
 /// Starts `suyuan args` in `cwd` with the inherited environment minus every `SUYUAN_*` variable, plus `env`
 /// (a nil value removes the variable). stdin is `stdin` or /dev/null. Killed after `timeout` seconds.
-func startSuyuan(_ args: [String], cwd: URL, env: [String: String?], stdin: Data? = nil, ioDir: URL, timeout: Double = 120) throws -> Running {
+///
+/// With `launcher` (e.g. `["/usr/bin/setpriv", "--reuid=65534", …]`), runs `launcher + [suyuan] + args` instead.
+func startSuyuan(_ args: [String], cwd: URL, env: [String: String?], stdin: Data? = nil, ioDir: URL, timeout: Double = 120,
+                 launcher: [String] = []) throws -> Running {
     let binary = try Binary.get()
     var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SUYUAN_") }
     for (k, v) in env { environment[k] = v }
@@ -196,8 +199,13 @@ func startSuyuan(_ args: [String], cwd: URL, env: [String: String?], stdin: Data
     else { throw HarnessError("cannot create capture files in \(ioDir.path)") }
 
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
+    if let first = launcher.first {
+        p.executableURL = URL(fileURLWithPath: first)
+        p.arguments = Array(launcher.dropFirst()) + [binary] + args
+    } else {
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+    }
     p.currentDirectoryURL = cwd
     p.environment = environment
     p.standardOutput = outH
@@ -354,19 +362,20 @@ final class Sandbox: @unchecked Sendable {
     }
 
     /// Starts `suyuan args` at once, outside the process limit (for tests that need processes running together).
-    func startNow(_ args: [String], env extra: [String: String?] = [:], stdin: Data? = nil, cwd: String? = nil) throws -> Running {
+    func startNow(_ args: [String], env extra: [String: String?] = [:], stdin: Data? = nil, cwd: String? = nil,
+                  launcher: [String] = []) throws -> Running {
         try startSuyuan(args, cwd: cwd.map { dir.appendingPathComponent($0, isDirectory: true) } ?? dir,
-                        env: env.merging(extra) { $1 }, stdin: stdin, ioDir: ioDir)
+                        env: env.merging(extra) { $1 }, stdin: stdin, ioDir: ioDir, launcher: launcher)
     }
 
     /// Runs `suyuan args` to completion.
     @discardableResult
     /// Every run also checks that the fixture passphrase appears in neither stdout nor stderr.
     func run(_ args: [String], env extra: [String: String?] = [:], stdin: Data? = nil, cwd: String? = nil,
-             sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunResult {
+             launcher: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) async throws -> RunResult {
         await ProcessSlots.shared.acquire()
         let r: Running
-        do { r = try startNow(args, env: extra, stdin: stdin, cwd: cwd) } catch {
+        do { r = try startNow(args, env: extra, stdin: stdin, cwd: cwd, launcher: launcher) } catch {
             await ProcessSlots.shared.release()
             throw error
         }
