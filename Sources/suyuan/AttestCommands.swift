@@ -46,7 +46,12 @@ extension AttestCommand {
         func execute() throws {
             let code = try parseProductCode(product)
             let values = try value.map { v in
-                do { return try MeasuredValue(parsing: v) } catch { throw CLIError(code: CLIError.data, message: "--value: \(error)") }
+                do { return try MeasuredValue(parsing: v) } catch {
+                    // Name the flag once, without the "malformed statement" prefix (this is a flag, not a statement).
+                    var why = "\(error)"
+                    if case LedgerError.malformed(let s) = error { why = s }
+                    throw CLIError(code: CLIError.data, message: why.hasPrefix("--value") ? why : "--value \"\(v)\": \(why)")
+                }
             }
             let reportHash = try report.map { SHA256.hash(try IO.read($0, limit: 1 << 30)).hex }
             let t = try time.map { try TimeArgument.parse($0, "--time") } ?? systemClock().truncatedToMilliseconds

@@ -50,8 +50,8 @@ struct EventCommand: SuyuanCommand {
         d.zone = zone.flatMap(BondedZone.init(rawValue:)); d.declaration = declaration; d.orderHash = orderHash
         d.temperature = temperature; d.allowedMin = min; d.allowedMax = max; d.reason = reason
         let t = try time.map { try TimeArgument.parse($0, "--time") } ?? systemClock().truncatedToMilliseconds
-        let event = try EventBuilder.build(JourneyStepKind(rawValue: step)!, product: product, time: t, timeZoneOffset: timeZone,
-                                           location: location, details: d)
+        let event = try Self.build(JourneyStepKind(rawValue: step)!, product: product, time: t, timeZoneOffset: timeZone,
+                                   location: location, details: d)
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
         let l = try ledger.open()
         let signed = try StatementInput.sign(TraceKind.event, EventBuilder.payload(event), key: sk)
@@ -63,6 +63,20 @@ struct EventCommand: SuyuanCommand {
             IO.printJSON(.object(o))
         } else {
             IO.print("recorded \(step) as entry \(a.index), event \(event.eventID)")
+        }
+    }
+}
+
+extension EventCommand {
+    /// Builds the event; a problem with the flags given (not with a statement) is reported without the
+    /// "malformed statement" prefix.
+    static func build(_ step: JourneyStepKind, product: String?, time: Timestamp, timeZoneOffset: String, location: String?,
+                      details: StepDetails) throws -> EPCISEvent {
+        do {
+            return try EventBuilder.build(step, product: product, time: time, timeZoneOffset: timeZoneOffset, location: location, details: details)
+        } catch {
+            if case .malformed(let why) = error { throw CLIError(code: CLIError.data, message: why) }
+            throw error
         }
     }
 }
@@ -176,7 +190,10 @@ struct VerifyCommand: SuyuanCommand {
             }
         } else {
             let b = try ProductBundle(parsing: try IO.read(bundle!, limit: ProductBundle.maxBytes))
-            v = try b.verify(trusting: keys, now: systemClock(), policy: pol, regions: regions)
+            do { v = try b.verify(trusting: keys, now: systemClock(), policy: pol, regions: regions) } catch LedgerError.corrupt(let why) {
+                // No ledger is involved: the bundle itself (its checkpoint or genesis entry) does not verify.
+                throw CLIError(code: CLIError.verification, message: "the bundle \(bundle!) does not verify: \(why)")
+            }
         }
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }
         if !v.verified { throw ExitCode(CLIError.verification) }
