@@ -133,7 +133,7 @@ func buildLedger(notices: Int = 30, batch: Int = 1, checkpointEvery: UInt64 = 8,
 
 /// The append-only triggers the schema installs.
 let appendOnlyTriggers = ["entries_no_update", "entries_no_delete", "nodes_no_update", "nodes_no_delete",
-                          "checkpoints_no_update", "checkpoints_no_delete"]
+                          "checkpoints_no_update", "checkpoints_no_delete", "terms_no_update", "terms_no_delete"]
 
 /// Opens the file with plain GRDB, drops the append-only triggers (they must exist, unless `again`:
 /// a second edit of the same file), runs `edit` in one transaction and closes the file.
