@@ -62,7 +62,6 @@ private let rootsAfterK = ["checkpoint-root@15", "checkpoint-root@23", "checkpoi
         #expect(throws: DatabaseError.self) { try q.write { try $0.execute(sql: "UPDATE entries SET body = x'00' WHERE idx = 1") } }
         #expect(throws: DatabaseError.self) { try q.write { try $0.execute(sql: "DELETE FROM nodes") } }
         #expect(throws: DatabaseError.self) { try q.write { try $0.execute(sql: "DELETE FROM checkpoints") } }
-        #expect(throws: DatabaseError.self) { try q.write { try $0.execute(sql: "DELETE FROM terms") } }
     }
 
     // MARK: 1. A changed payload byte
