@@ -88,8 +88,10 @@ public struct ProductBundle: Sendable {
         }
         let source: EntrySource = { term in ordered.filter { terms[$0.index]?.contains(term) == true } }
         let journey = try ProductJourney.build(code, source: source, registry: registry)
-        return ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
-                                   integrityFailures: failures, entriesProved: parsed.count, regions: regions)
+        var v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
+                                    integrityFailures: failures, entriesProved: parsed.count, regions: regions)
+        v.offlineBundleCreatedAt = createdAt
+        return v
     }
 }
 

@@ -71,6 +71,9 @@ public struct ProductVerification: Sendable {
     public let entriesProved: Int
     /// The regions whose verdict counts for `verified` (all three by default).
     public let regions: [Region]
+    /// When verified from an offline bundle: the bundle's creation time. A bundle proves the entries it
+    /// holds, not that no entry (e.g. a later recall) was left out or added since.
+    public var offlineBundleCreatedAt: Timestamp?
 
     /// Everything that makes the verification fail, as sentences.
     public var problems: [String] {
@@ -158,6 +161,9 @@ public struct ProductVerification: Sendable {
             "integrity": .object(["entriesProved": .number(Double(entriesProved)), "failures": .array(integrityFailures.map { .string($0) })]),
         ]
         if let l = journey.lot { out["lot"] = .string(l.canonical) }
+        if let t = offlineBundleCreatedAt {
+            out["offline"] = .object(["bundleCreatedAt": .string(t.millisecondString), "completeness": "not proved: a bundle proves the entries it holds"])
+        }
         if let r = journey.recallReason { out["recallReason"] = .string(r) }
         if let cp = checkpoint {
             out["checkpoint"] = .object(["origin": .string(cp.checkpoint.origin), "size": .number(Double(cp.checkpoint.size)),
@@ -169,6 +175,9 @@ public struct ProductVerification: Sendable {
     public var text: String {
         var l: [String] = []
         l.append("Product \(journey.code.canonical)" + (journey.lot.map { "  (lot \($0.lot ?? $0.canonical))" } ?? ""))
+        if let t = offlineBundleCreatedAt {
+            l.append("Offline bundle made \(t.millisecondString): it proves the entries it holds; it cannot show that none was left out or added since (check online for recalls).")
+        }
         l.append(verified ? "VERIFIED: every entry below is signed and included in the operator's signed checkpoint; no problem found."
                           : "NOT VERIFIED: \(problems.count) problem(s):")
         for p in problems { l.append("  ✗ \(p)") }
