@@ -14,7 +14,7 @@ struct Suyuan: ParsableCommand {
         subcommands: [
             KeyCommand.self, InitCommand.self, SignCommand.self, AppendCommand.self, NoticeCommand.self,
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
-            AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
+            AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self, ServeCommand.self,
         ]
     )
 
