@@ -142,3 +142,14 @@ public func buildApplication(
         logger: configuration.logger
     )
 }
+
+/// Builds the application and runs it until SIGINT or SIGTERM, which stop it after the requests in
+/// flight are answered (what `suyuan serve` does).
+public func runServer(
+    _ configuration: ServerConfiguration,
+    routeGroups: [any RouteGroup] = [],
+    onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+) async throws {
+    let app = buildApplication(configuration, routeGroups: routeGroups, onServerRunning: onServerRunning)
+    try await app.runService()  // its default: graceful shutdown on SIGTERM and SIGINT
+}

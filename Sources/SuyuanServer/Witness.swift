@@ -121,7 +121,7 @@ public final class WitnessService: Sendable {
                 throw APIError(.unprocessableContent, "a consistency proof from size 0 must be empty, got \(sub.proof.count) lines")
             }
             let cosigned: Note, next: WitnessState
-            do {
+            do throws(WitnessError) {
                 (cosigned, next) = try state.cosign(note: sub.note, proof: sub.proof, proofSizes: (sub.oldSize, cp.size),
                                                     witnessName: name, key: key, now: now)
             } catch {

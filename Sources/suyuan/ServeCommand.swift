@@ -65,14 +65,14 @@ struct ServeCommand: SuyuanCommand {
             classifyStorageError: ServeCommand.classifyStorageError)
         let displayHost = host.contains(":") ? "[\(host)]" : host
         let origin = l.genesis.origin
-        let app = buildApplication(config) { bound in
+        let announce: @Sendable (Int) async -> Void = { bound in
             IO.print("suyuan: serving \(origin) at http://\(displayHost):\(bound)/")
         }
         // The command line is synchronous; the server runs on its own threads until a signal stops it.
         let done = DispatchSemaphore(value: 0)
         let outcome = Outcome()
         Task {
-            do { try await app.runService() } catch { outcome.failure.withLock { $0 = error } }
+            do { try await runServer(config, onServerRunning: announce) } catch { outcome.failure.withLock { $0 = error } }
             done.signal()
         }
         done.wait()

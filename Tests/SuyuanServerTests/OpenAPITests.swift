@@ -50,7 +50,7 @@ struct OpenAPITests {
                 var body: [UInt8]?
                 if let content = op["requestBody"]?["content"]?.objectValue, let (_, media) = content.first {
                     let example = try #require(media["example"], "\(m) \(template) needs a request body example")
-                    body = example.stringValue.map { Array($0.utf8) } ?? (try example.canonical())
+                    body = try example.stringValue.map { Array($0.utf8) } ?? example.canonical()
                 }
                 out.append(Operation(method: method, template: template, uri: path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
                                      body: body, responses: try #require(op["responses"]?.objectValue)))
