@@ -39,6 +39,15 @@ struct LiveServerTests {
                 }
                 var all: [(Int64, String, String)] = []
                 for try await part in group { all += part }
+                // Submissions that waited for a commit were committed together.
+                let metrics = try rawHTTP(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let text = String(decoding: metrics.body, as: UTF8.self)
+                func value(_ name: String) -> Int? {
+                    text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+                }
+                let batches = try #require(value("suyuan_append_batches_total"))
+                #expect(value("suyuan_append_submitted_total") == clients * perClient)
+                #expect(batches < clients * perClient, "\(batches) commits for \(clients * perClient) submissions")
                 return all
             }
         }

@@ -124,6 +124,8 @@ func withLiveServer<T: Sendable>(
     var config = configuration
     config.host = "127.0.0.1"
     config.port = 0
+    // Stopping by cancellation makes the server log "Waiting on child channel: CancellationError()".
+    config.logger.logLevel = .critical
     let (ports, cont) = AsyncStream<Int>.makeStream()
     let app = buildApplication(config, routeGroups: routeGroups) { port in cont.yield(port) }
     let server = Task { try await app.run() }
