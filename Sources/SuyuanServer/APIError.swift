@@ -24,6 +24,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         self.headers = headers
     }
 
+    /// The status code and the sentence, e.g. `409 duplicate: …`.
     public var description: String { "\(status.code) \(message)" }
 
     /// The JSON body of this error.
@@ -33,6 +34,7 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
         return .object(o)
     }
 
+    /// The JSON error response.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var r = Response.json(json, status: status)
         r.headers.append(contentsOf: headers)

@@ -66,8 +66,10 @@ public enum StorageTrouble: Sendable, Equatable {
 
 /// The request context of every route (other modules' route groups included).
 public struct ServerContext: RequestContext {
+    /// Hummingbird's per-request storage (logger, route parameters, matched route).
     public var coreContext: CoreRequestContextStorage
 
+    /// A context for one request on a connection.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
     }

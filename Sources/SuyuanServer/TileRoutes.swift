@@ -47,7 +47,9 @@ public struct TilePath: Equatable, Sendable, CustomStringConvertible {
 
     /// Why a path is not a tile path.
     public enum ParseError: Error, Equatable, CustomStringConvertible, Sendable {
+        /// The path is not a canonical tile path; the string says why.
         case malformed(String)
+        /// The sentence naming the problem.
         public var description: String { switch self { case .malformed(let s): return s } }
     }
 

@@ -43,7 +43,7 @@ final class Connection {
         let head = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
         _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
         while true {
-            if let end = find([13, 10, 13, 10]) {
+            if let end = headerEnd() {
                 let headText = String(decoding: buffer[..<end], as: UTF8.self)
                 let status = Int(headText.split(separator: " ").dropFirst().first ?? "") ?? 0
                 let length = headText.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
@@ -56,14 +56,18 @@ final class Connection {
         }
     }
 
-    private func find(_ pattern: [UInt8]) -> Int? {
-        guard buffer.count >= pattern.count else { return nil }
-        for i in 0...(buffer.count - pattern.count) where buffer[i] == pattern[0] && Array(buffer[i..<i + pattern.count]) == pattern { return i }
-        return nil
+    /// The offset of the first CR LF CR LF, if the buffer holds one.
+    private func headerEnd() -> Int? {
+        buffer.withUnsafeBufferPointer { b -> Int? in
+            guard b.count >= 4 else { return nil }
+            for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
+            return nil
+        }
     }
 
+    private var chunk = [UInt8](repeating: 0, count: 65536)
+
     private func fill() {
-        var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         precondition(n > 0, "the server closed the connection")
         buffer.append(contentsOf: chunk[..<n])
@@ -81,21 +85,28 @@ struct Figures {
 func drive(_ name: String, port: Int, connections: Int, stop: @escaping @Sendable (Int, Double) -> Bool,
            _ next: @escaping @Sendable (Int, Int) -> (String, String, [UInt8])) {
     let results = Mutex([Figures](repeating: Figures(), count: connections))
+    // One thread per connection, all running at once (concurrentPerform would run only one per core).
+    let group = DispatchGroup()
     let start = now()
-    DispatchQueue.concurrentPerform(iterations: connections) { c in
-        let conn = Connection(port: port)
-        var f = Figures()
-        var i = 0
-        while !stop(i, now() - start) {
-            let (method, path, body) = next(c, i)
-            let t0 = now()
-            let status = conn.request(method, path, body: body)
-            f.latencies.append(now() - t0)
-            f.statuses[status, default: 0] += 1
-            i += 1
-        }
-        results.withLock { $0[c] = f }
+    for c in 0..<connections {
+        group.enter()
+        Thread {
+            let conn = Connection(port: port)
+            var f = Figures()
+            var i = 0
+            while !stop(i, now() - start) {
+                let (method, path, body) = next(c, i)
+                let t0 = now()
+                let status = conn.request(method, path, body: body)
+                f.latencies.append(now() - t0)
+                f.statuses[status, default: 0] += 1
+                i += 1
+            }
+            results.withLock { $0[c] = f }
+            group.leave()
+        }.start()
     }
+    group.wait()
     let elapsed = now() - start
     let all = results.withLock { $0 }
     let lat = all.flatMap(\.latencies).sorted()
@@ -164,7 +175,7 @@ enum Load {
             // The operator key file (cheapest Argon2id the format allows), so the server signs checkpoints.
             let kf = try KeyFile.seal(op, name: origin, passphrase: Array(passphrase.utf8), opslimit: 1, memlimit: 1 << 20)
             let keyPath = dir + "/operator.key"
-            FileManager.default.createFile(atPath: keyPath, contents: Data(kf.encoded()), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: keyPath, contents: Data(kf.encoded()), attributes: [.posixPermissions: 0o600])
             try store.setSetting("operator_key_path", keyPath)
             try ledger.checkpoint(signer: NoteSigner(name: origin, key: op))
         }
