@@ -15,6 +15,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        // Already required by Hummingbird; named so the server can import NIOCore, HTTPTypes and Logging explicitly.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         // libsodium, imported only by SuyuanCrypto.
@@ -55,10 +60,32 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The HTTP service: JSON API, C2SP tlog-tiles, tlog-witness, health and metrics (Hummingbird).
+        // It takes a `Ledger` and never names a store.
+        .target(
+            name: "SuyuanServer",
+            dependencies: ["SuyuanLedger", "SuyuanFormats", "SuyuanMerkle", "SuyuanCrypto",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Consumers on the web: product verification and offline bundles over HTTP, the GS1 Digital Link
+        // resolver page that verifies bundles in the browser, QR code labels.
+        .target(
+            name: "SuyuanWeb",
+            dependencies: ["SuyuanServer", "SuyuanTrace", "SuyuanLedger", "SuyuanFormats",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "suyuan",
             dependencies: [
                 "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit", "SuyuanTrace",
+                "SuyuanServer", "SuyuanWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -68,6 +95,13 @@ let package = Package(
             dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit",
                            .product(name: "GRDBSQLite", package: "GRDB.swift")],
             path: "Tools/bench",
+            swiftSettings: strict
+        ),
+        // Load benchmark of `suyuan serve` from a second process on loopback.
+        .executableTarget(
+            name: "suyuan-load",
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanLedger", "SuyuanStore"],
+            path: "Tools/load",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -119,6 +153,24 @@ let package = Package(
         .testTarget(
             name: "SuyuanTraceTests",
             dependencies: ["SuyuanTrace", "SuyuanLedger", "SuyuanStore", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuyuanServerTests",
+            dependencies: ["SuyuanServer", "SuyuanWeb", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "HTTPTypes", package: "swift-http-types"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuyuanWebTests",
+            dependencies: ["SuyuanWeb", "SuyuanServer", "SuyuanTrace", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: strict
         ),
         .testTarget(name: "CLITests", dependencies: ["SuyuanCrypto", "SuyuanFormats"], swiftSettings: strict),

@@ -9,9 +9,8 @@ public struct TraceReader: Sendable {
 
     /// The registry replayed from every registry entry.
     public func registry() throws -> Registry {
-        guard let r = try ledger.state() as? Registry else {
-            throw LedgerError.state("this ledger was opened without the registry rules")
-        }
+        var r = Registry(genesis: ledger.genesis)
+        for e in try entries(Registry.term) { r.apply(e) }
         return r
     }
 

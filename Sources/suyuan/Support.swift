@@ -234,18 +234,29 @@ enum IO {
 /// After an append: sign a checkpoint with the operator key named at init, when it is at hand.
 enum AutoCheckpoint {
     static func sign(_ ledger: Ledger, _ pass: PassphraseOptions) -> [UInt8]? {
+        guard let signer = operatorSigner(ledger, pass, why: "no checkpoint signed") else { return nil }
+        do {
+            return try ledger.checkpoint(signer: signer).note
+        } catch {
+            IO.note("no checkpoint signed (\(CLIError.from(error).message)); run `suyuan checkpoint --key FILE`")
+            return nil
+        }
+    }
+
+    /// The operator's checkpoint signer: the key file named at init, opened with the operator
+    /// passphrase; nil (after a note on stderr starting with `why`) when it is not at hand.
+    static func operatorSigner(_ ledger: Ledger, _ pass: PassphraseOptions, why: String) -> NoteSigner? {
         guard let store = ledger.store as? SQLiteLedgerStore,
               let path = try? store.setting("operator_key_path") else { return nil }
         guard let p = try? pass.operatorPassphrase(), !p.isEmpty else {
-            IO.note("no checkpoint signed: no passphrase for the operator key; run `suyuan checkpoint`")
+            IO.note("\(why): no passphrase for the operator key; run `suyuan checkpoint`")
             return nil
         }
         do {
             let (file, key) = try Keys.open(path, passphrase: p)
-            let signer = try NoteSigner(name: file.name, key: key)
-            return try ledger.checkpoint(signer: signer).note
+            return try NoteSigner(name: file.name, key: key)
         } catch {
-            IO.note("no checkpoint signed (\(CLIError.from(error).message)); run `suyuan checkpoint --key FILE`")
+            IO.note("\(why) (\(CLIError.from(error).message)); run `suyuan checkpoint --key FILE`")
             return nil
         }
     }

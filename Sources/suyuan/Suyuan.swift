@@ -17,7 +17,7 @@ struct Suyuan: ParsableCommand {
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
             AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
             RegistryCommand.self, AttestCommand.self, ExplainCommand.self, EventCommand.self, ImportEPCISCommand.self,
-            ExportEPCISCommand.self, VerifyCommand.self, DemoCommand.self,
+            ExportEPCISCommand.self, VerifyCommand.self, DemoCommand.self, ServeCommand.self,
         ]
     )
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
 import Testing
@@ -126,7 +127,29 @@ final class Running: @unchecked Sendable {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
         let status: Int32 = process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
-        return RunResult(args: args, status: status, stdoutData: out, stderrData: err)
+        let result = RunResult(args: args, status: status, stdoutData: out, stderrData: err)
+        for leak in SecretWatch.leaks(in: result) { Issue.record("a secret (\(leak)) appears in the output of `suyuan \(args.joined(separator: " "))`") }
+        return result
+    }
+}
+
+/// Every command any test runs is checked: neither the fixture passphrase nor any fixture secret key
+/// (its seed in hex or base64) may appear on stdout or stderr.
+enum SecretWatch {
+    private static let secrets = Mutex<[(label: String, text: String)]>([])
+
+    static func watch(_ label: String, _ text: String) { secrets.withLock { $0.append((label, text)) } }
+
+    static func watch(secretKey sk: SecretKey, name: String) {
+        let seed = sk.seedBytes()
+        watch("\(name) seed (hex)", Hex.encode(seed))
+        watch("\(name) seed (base64)", String(Base64.encode(seed).prefix(40)))
+    }
+
+    /// The labels of the watched secrets `r` shows.
+    static func leaks(in r: RunResult) -> [String] {
+        let out = r.stdout + "\n" + r.stderr
+        return secrets.withLock { $0.filter { out.contains($0.text) }.map(\.label) }
     }
 }
 
@@ -281,11 +304,13 @@ struct Fixture: Sendable {
         try fm.createDirectory(at: dir, withIntermediateDirectories: true)
         atexit { try? FileManager.default.removeItem(atPath: Fixture.dirPath) }
         let env: [String: String?] = ["SUYUAN_PASSPHRASE": passphrase]
+        SecretWatch.watch("the passphrase", passphrase)
         let specs = [("op", "op.test.suyuan.example/operator"), ("gd", "gd.samr.example/regulator"),
                      ("hk", "hk.cfs.example/regulator"), ("mo", "mo.iam.example/regulator"), ("stranger", "stranger.example/key")]
         var keys: [KeyInfo] = []
         for (file, name) in specs {
             let sk = SecretKey.generate()
+            SecretWatch.watch(secretKey: sk, name: file)
             // Argon2id with 1 pass over 1 MiB (the format's minimum is 1 pass over 8 KiB).
             let kf = try KeyFile.seal(sk, name: name, passphrase: Array(passphrase.utf8), opslimit: 1, memlimit: 1 << 20)
             let path = dir.appendingPathComponent("\(file).key").path

@@ -153,3 +153,15 @@ import Testing
         expectError(try await sb.run(["key", "show", p]), 65, mentions: ["not a Suyuan key file"])
     }
 }
+
+@Suite struct SecretWatchTests {
+    /// The check every command's output goes through really finds a planted secret (a negative control
+    /// for the leak check in `Running.collect`).
+    @Test func theLeakCheckFindsAPlantedPassphrase() throws {
+        _ = try Fixture.get()
+        let planted = RunResult(args: ["x"], status: 0, stdoutData: Data("ok \(Fixture.passphrase)\n".utf8), stderrData: Data())
+        #expect(SecretWatch.leaks(in: planted) == ["the passphrase"])
+        let clean = RunResult(args: ["x"], status: 0, stdoutData: Data("ok\n".utf8), stderrData: Data())
+        #expect(SecretWatch.leaks(in: clean).isEmpty)
+    }
+}

@@ -1,0 +1,237 @@
+// Load benchmark for `suyuan serve`: builds a ledger of --entries entries, starts the `suyuan` binary
+// built next to this tool as a second process on 127.0.0.1, and drives it over keep-alive connections.
+// Prints requests/s and p50/p99 latency for reads (entries, inclusion proofs, tiles) and submissions.
+// Usage: swift run -c release suyuan-load [--entries N] [--connections C] [--seconds S] [--submissions N]
+import Dispatch
+import Foundation
+import Synchronization
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+// MARK: A keep-alive HTTP/1.1 client over a blocking socket
+
+final class Connection {
+    let fd: Int32
+    var buffer: [UInt8] = []
+
+    init(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        precondition(rc == 0, "cannot connect to 127.0.0.1:\(port)")
+    }
+
+    deinit { close(fd) }
+
+    /// Sends one request and reads the response; returns its status.
+    func request(_ method: String, _ path: String, body: [UInt8] = []) -> Int {
+        let head = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+        _ = head.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        while true {
+            if let end = headerEnd() {
+                let headText = String(decoding: buffer[..<end], as: UTF8.self)
+                let status = Int(headText.split(separator: " ").dropFirst().first ?? "") ?? 0
+                let length = headText.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                while buffer.count < end + 4 + length { fill() }
+                buffer.removeFirst(end + 4 + length)
+                return status
+            }
+            fill()
+        }
+    }
+
+    /// The offset of the first CR LF CR LF, if the buffer holds one.
+    private func headerEnd() -> Int? {
+        buffer.withUnsafeBufferPointer { b -> Int? in
+            guard b.count >= 4 else { return nil }
+            for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i }
+            return nil
+        }
+    }
+
+    private var chunk = [UInt8](repeating: 0, count: 65536)
+
+    private func fill() {
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        precondition(n > 0, "the server closed the connection")
+        buffer.append(contentsOf: chunk[..<n])
+    }
+}
+
+// MARK: Scenarios
+
+struct Figures {
+    var latencies: [Double] = []
+    var statuses: [Int: Int] = [:]
+}
+
+/// Runs `next(connectionIndex, requestNumber)` on every connection until `stop()` says so.
+func drive(_ name: String, port: Int, connections: Int, stop: @escaping @Sendable (Int, Double) -> Bool,
+           _ next: @escaping @Sendable (Int, Int) -> (String, String, [UInt8])) {
+    let results = Mutex([Figures](repeating: Figures(), count: connections))
+    // One thread per connection, all running at once (concurrentPerform would run only one per core).
+    let group = DispatchGroup()
+    let start = now()
+    for c in 0..<connections {
+        group.enter()
+        Thread {
+            let conn = Connection(port: port)
+            var f = Figures()
+            var i = 0
+            while !stop(i, now() - start) {
+                let (method, path, body) = next(c, i)
+                let t0 = now()
+                let status = conn.request(method, path, body: body)
+                f.latencies.append(now() - t0)
+                f.statuses[status, default: 0] += 1
+                i += 1
+            }
+            results.withLock { $0[c] = f }
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    let elapsed = now() - start
+    let all = results.withLock { $0 }
+    let lat = all.flatMap(\.latencies).sorted()
+    var statuses: [Int: Int] = [:]
+    for f in all { for (k, v) in f.statuses { statuses[k, default: 0] += v } }
+    func pct(_ p: Double) -> String { lat.isEmpty ? "-" : String(format: "%.2f ms", lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000) }
+    let codes = statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+    print("\(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", Double(lat.count) / elapsed)) req/s   p50 \(pct(0.5))   p99 \(pct(0.99))   [\(codes)]")
+}
+
+enum Load {
+    static func run() throws {
+        let args = Array(CommandLine.arguments.dropFirst())
+        func option(_ name: String, _ def: Int) -> Int {
+            if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
+            return def
+        }
+        let entries = option("--entries", 100_000)
+        let connections = option("--connections", 16)
+        let seconds = option("--seconds", 5)
+        let submissions = option("--submissions", 4_000)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let dir = NSTemporaryDirectory() + "suyuan-load-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+
+        // MARK: The ledger (not timed)
+
+        let op = SecretKey(seed: [UInt8](repeating: 1, count: 32))!
+        let regs = (2...4).map { SecretKey(seed: [UInt8](repeating: UInt8($0), count: 32))! }
+        let origin = "load.suyuan.example/ledger"
+        let genesis = try Genesis(origin: origin, operatorKey: VerifierKey(name: origin, publicKey: op.publicKey),
+                                  regulators: [.GD: VerifierKey(name: "gd", publicKey: regs[0].publicKey),
+                                               .HK: VerifierKey(name: "hk", publicKey: regs[1].publicKey),
+                                               .MO: VerifierKey(name: "mo", publicKey: regs[2].publicKey)])
+
+        /// `n` distinct signed notices, signed on all cores.
+        func notices(_ n: Int, tag: String) -> [SignedStatement] {
+            let t = systemClock()
+            let out = Mutex([SignedStatement?](repeating: nil, count: n))
+            DispatchQueue.concurrentPerform(iterations: cores) { w in
+                var mine: [(Int, SignedStatement)] = []
+                for i in stride(from: w, to: n, by: cores) {
+                    let k = regs[i % 3]
+                    let notice = try! Notice(level: "notice", title: "\(tag) \(i)", text: "Routine inspection notice \(i) for imported goods in the bonded zone.",
+                                             categories: ["cat-\(i % 11)"])
+                    mine.append((i, try! Statement(kind: Notice.kind, payload: notice.payload, signer: k.publicKey, time: t).sign(with: k)))
+                }
+                out.withLock { for (i, s) in mine { $0[i] = s } }
+            }
+            return out.withLock { $0.map { $0! } }
+        }
+
+        let ledgerPath = dir + "/load.ledger"
+        let passphrase = "load benchmark passphrase"
+        do {
+            let store = try SQLiteLedgerStore(path: ledgerPath, create: true)
+            let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: systemClock()).sign(with: op)
+            let ledger = try Ledger.create(in: store, genesis: g)
+            var done = 1
+            while done < entries {
+                let n = min(5_000, entries - done)
+                _ = try ledger.appendAll(notices(n, tag: "Seed \(done)"))
+                done += n
+            }
+            // The operator key file (cheapest Argon2id the format allows), so the server signs checkpoints.
+            let kf = try KeyFile.seal(op, name: origin, passphrase: Array(passphrase.utf8), opslimit: 1, memlimit: 1 << 20)
+            let keyPath = dir + "/operator.key"
+            _ = FileManager.default.createFile(atPath: keyPath, contents: Data(kf.encoded()), attributes: [.posixPermissions: 0o600])
+            try store.setSetting("operator_key_path", keyPath)
+            try ledger.checkpoint(signer: NoteSigner(name: origin, key: op))
+        }
+
+        // MARK: The server: a second process
+
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("suyuan").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            print("suyuan-load: build the suyuan binary first (swift build -c release --product suyuan); looked for \(binary)")
+            exit(1)
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: binary)
+        server.arguments = ["serve", "--ledger", ledgerPath, "--port", "0"]
+        server.environment = ProcessInfo.processInfo.environment.merging(["SUYUAN_OPERATOR_PASSPHRASE": passphrase]) { $1 }
+        let pipe = Pipe()
+        server.standardOutput = pipe
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        var port = 0
+        var seen = ""
+        while port == 0 {
+            let d = pipe.fileHandleForReading.availableData
+            if d.isEmpty { print("suyuan-load: the server exited before listening"); exit(1) }
+            seen += String(decoding: d, as: UTF8.self)
+            if let m = seen.firstMatch(of: #/:(\d+)/\n/#) { port = Int(m.1)! }
+        }
+
+        print("suyuan-load: \(cores) cores, ledger of \(entries) entries, server pid \(server.processIdentifier) on 127.0.0.1:\(port), \(connections) connections")
+        let size = UInt64(entries)
+        let duration = Double(seconds)
+        let timed: @Sendable (Int, Double) -> Bool = { _, t in t >= duration }
+
+        drive("GET /api/v1/entries/{i}", port: port, connections: connections, stop: timed) { c, i in
+            ("GET", "/api/v1/entries/\(UInt64(c &* 7919 &+ i &* 104_729) % size)", [])
+        }
+        drive("GET /api/v1/proofs/inclusion", port: port, connections: connections, stop: timed) { c, i in
+            ("GET", "/api/v1/proofs/inclusion?index=\(UInt64(c &* 7919 &+ i &* 104_729) % size)", [])
+        }
+        drive("GET /tile/0/N", port: port, connections: connections, stop: timed) { c, i in
+            ("GET", "/tile/0/" + String(format: "%03d", (c * 31 + i) % max(1, min(1000, entries / 256))), [])
+        }
+
+        // Submissions: pre-signed, distinct notices, split over the connections.
+        let toSubmit = notices(submissions, tag: "Load \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }
+        let perConnection = max(1, submissions / connections)
+        drive("POST /api/v1/statements", port: port, connections: connections, stop: { i, _ in i >= perConnection }) { c, i in
+            ("POST", "/api/v1/statements", toSubmit[(c * perConnection + i) % toSubmit.count])
+        }
+        // One submitter alone: every request is its own commit (and checkpoint).
+        let lone = notices(200, tag: "Lone \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }
+        drive("POST (1 connection)", port: port, connections: 1, stop: { i, _ in i >= lone.count }) { _, i in
+            ("POST", "/api/v1/statements", lone[i])
+        }
+
+    }
+}
+
+try Load.run()
