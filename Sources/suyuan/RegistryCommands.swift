@@ -24,6 +24,16 @@ struct RegulatorSigning: ParsableArguments {
         let signed = try StatementInput.sign(kind, payload, key: sk)
         try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
     }
+
+    /// Signs the payload `make` builds for the key's own region and appends it (agreements, policies).
+    func appendForOwnRegion(_ kind: String, _ make: (Region) throws -> JSONValue) throws {
+        let (_, sk) = try Keys.open(key, passphrase: try pass.required())
+        let l = try ledger.open()
+        guard let own = l.genesis.regulatorRegion(of: sk.publicKey) else {
+            throw CLIError(code: CLIError.verification, message: "not authorised: \(key) is not a regulator key named in genesis")
+        }
+        try AutoCheckpoint.appendAndReport(try StatementInput.sign(kind, try make(own), key: sk), to: l, pass: pass, json: json)
+    }
 }
 
 private func scopes(_ texts: [String]) throws -> [ScopeItem] {
@@ -145,17 +155,11 @@ extension RegistryCommand {
         }
 
         func execute() throws {
-            let (_, sk) = try Keys.open(signing.key, passphrase: try signing.pass.required())
-            let l = try signing.ledger.open()
-            guard let own = l.genesis.regulatorRegion(of: sk.publicKey) else {
-                throw CLIError(code: CLIError.verification, message: "not authorised: \(signing.key) is not a regulator key named in genesis")
+            let regions = try acceptFrom.split(separator: ",").map { try parseRegion(String($0), "--accept-from") }
+            let validity = Validity(from: try TimeArgument.parse(from, "--from"), until: try until.map { try TimeArgument.parse($0, "--until") })
+            try signing.appendForOwnRegion(TraceKind.agreement) { own in
+                try RegistryPayload.agreement(region: own, acceptFrom: regions, scope: try scopes(scope), validity: validity)
             }
-            let payload = try RegistryPayload.agreement(
-                region: own, acceptFrom: try acceptFrom.split(separator: ",").map { try parseRegion(String($0), "--accept-from") },
-                scope: try scopes(scope),
-                validity: Validity(from: try TimeArgument.parse(from, "--from"), until: try until.map { try TimeArgument.parse($0, "--until") }))
-            let signed = try StatementInput.sign(TraceKind.agreement, payload, key: sk)
-            try AutoCheckpoint.appendAndReport(signed, to: l, pass: signing.pass, json: signing.json)
         }
     }
 
@@ -174,14 +178,9 @@ extension RegistryCommand {
         }
 
         func execute() throws {
-            let (_, sk) = try Keys.open(signing.key, passphrase: try signing.pass.required())
-            let l = try signing.ledger.open()
-            guard let own = l.genesis.regulatorRegion(of: sk.publicKey) else {
-                throw CLIError(code: CLIError.verification, message: "not authorised: \(signing.key) is not a regulator key named in genesis")
-            }
-            let payload = RegistryPayload.policy(region: own, laterSuspension: LaterSuspensionPolicy(rawValue: laterSuspension)!,
-                                                 effective: try effective.map { try TimeArgument.parse($0, "--effective") } ?? systemClock().truncatedToMilliseconds)
-            try AutoCheckpoint.appendAndReport(try StatementInput.sign(TraceKind.policy, payload, key: sk), to: l, pass: signing.pass, json: signing.json)
+            let policy = LaterSuspensionPolicy(rawValue: laterSuspension)!
+            let t = try effective.map { try TimeArgument.parse($0, "--effective") } ?? systemClock().truncatedToMilliseconds
+            try signing.appendForOwnRegion(TraceKind.policy) { own in RegistryPayload.policy(region: own, laterSuspension: policy, effective: t) }
         }
     }
 
