@@ -105,6 +105,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "suyuan-trace-bench",
+            dependencies: ["SuyuanTrace", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
+            path: "Tools/trace-bench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "suyuan-vectors",
             dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger"],
             path: "Tools/vectors",

@@ -77,6 +77,8 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func saveCheckpoint(size: UInt64, note: [UInt8]) throws
     /// The indexes of the entries indexed under `term`, ascending.
     func indexes(withTerm term: String) throws -> [UInt64]
+    /// The entries indexed under `term`, in ledger order (a default reads them one by one).
+    func entries(withTerm term: String) throws -> [StoredEntry]
     /// Every (index, term) row of the term index for entries in `range`, ordered by index then term.
     func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)]
     /// A small configuration value (e.g. the operator key file path), or nil.

@@ -232,6 +232,16 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
     }
 
+    /// One read of the term index joined with the entries, instead of a read per entry.
+    public func entries(withTerm term: String) throws -> [StoredEntry] {
+        try pool.read { db in
+            try Self.readEntries(db, sql: """
+                SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
+                WHERE t.term = ? ORDER BY t.idx
+                """, [term])
+        }
+    }
+
     public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {
         guard !range.isEmpty, range.upperBound <= UInt64(Int64.max) else { return [] }
         return try pool.read { db in

@@ -105,8 +105,17 @@ public enum ProductVerifier {
         now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
-        let registry = try reader.registry()
-        let journey = try ProductJourney.build(code, source: { try reader.entries($0) }, registry: registry)
+        // The registry entries are read once: replayed into the registry, and chosen from for the proofs.
+        let registryLog = try reader.entries(Registry.term)
+        let registry = try reader.registry(replaying: registryLog)
+        // The bytes of every entry read, so the proofs below need not read them again.
+        var read: [UInt64: [UInt8]] = [:]
+        for e in registryLog { read[e.index] = e.bytes }
+        let journey = try ProductJourney.build(code, source: { term in
+            let entries = try reader.entries(term)
+            for e in entries { read[e.index] = e.bytes }
+            return entries
+        }, registry: registry)
         let keys = trusted ?? [ledger.genesis.operatorKey]
         guard let (size, note) = try ledger.store.latestCheckpoint() else {
             let v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: nil,
@@ -114,12 +123,13 @@ public enum ProductVerifier {
             return (v, nil)
         }
         var indexes = Set([UInt64(0)]).union(journey.entryIndexes)
-        indexes.formUnion(try registryEntries(for: journey, registry: registry, reader: reader))
+        indexes.formUnion(registryEntries(for: journey, registry: registry, from: registryLog))
         var entries: [UInt64: [UInt8]] = [:], proofs: [UInt64: [Hash]] = [:]
+        let nodes = SharedNodeReader(ledger.store)
         for i in indexes where i < size {
-            guard let e = try ledger.store.entry(at: i) else { continue }
-            entries[i] = e.bytes
-            proofs[i] = try ledger.inclusionProof(index: i, size: size)
+            guard let bytes = try read[i] ?? ledger.store.entry(at: i)?.bytes else { continue }
+            entries[i] = bytes
+            proofs[i] = try RFC6962.inclusionProof(index: i, size: size, reader: nodes)
         }
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
         var (cp, parsed, failures) = material.verify(trusting: keys)
@@ -150,14 +160,14 @@ public enum ProductVerifier {
     /// The registry entries the journey's verdicts and signer names depend on: the bodies of the
     /// attestations and of every signer's bindings (with their accreditation bodies and status
     /// changes), those signers' bindings and revocations, and every agreement and policy.
-    static func registryEntries(for journey: ProductJourney, registry: Registry, reader: TraceReader) throws -> Set<UInt64> {
+    static func registryEntries(for journey: ProductJourney, registry: Registry, from registryLog: [Entry]) -> Set<UInt64> {
         var keys = Set(journey.steps.map(\.signer))
         var bodies = Set<String>()
         for r in journey.attestations { keys.insert(r.attestation.issuer); bodies.insert(r.attestation.body) }
         for k in keys { for b in registry.bindings(of: k) { bodies.insert(b.body) } }
         for b in bodies { if let a = registry.bodies[b]?.accreditedBy { bodies.insert(a) } }
         var out = Set<UInt64>()
-        for e in try reader.entries(Registry.term) {
+        for e in registryLog {
             let p = e.statement.payload.objectValue ?? [:]
             let keep: Bool
             switch e.statement.kind {
@@ -169,5 +179,22 @@ public enum ProductVerifier {
             if keep { out.insert(e.index) }
         }
         return out
+    }
+}
+
+/// Reads each Merkle node once for many proofs in one tree: the proofs of a product's entries share
+/// most of their upper nodes.
+final class SharedNodeReader: HashReader {
+    private let base: any HashReader
+    private var known: [NodeID: Hash] = [:]
+
+    init(_ base: any HashReader) { self.base = base }
+
+    func hashes(for ids: [NodeID]) throws -> [Hash] {
+        let missing = Array(Set(ids.filter { known[$0] == nil }))
+        if !missing.isEmpty {
+            for (id, h) in zip(missing, try base.hashes(for: missing)) { known[id] = h }
+        }
+        return ids.map { known[$0]! }
     }
 }

@@ -183,7 +183,7 @@ enum EPCNormaliser {
             let needle = Array("/\(key)/".utf8)
             var i = 0
             while i + needle.count <= end {
-                if Array(bytes[i..<(i + needle.count)]) == needle {
+                if bytes[i..<(i + needle.count)].elementsEqual(needle) {
                     let v = i + needle.count
                     if v + 5 <= bytes.count, bytes[v..<(v + 4)].allSatisfy(isDigitByte), bytes[v + 4] != UInt8(ascii: "/") {
                         return true
@@ -230,7 +230,7 @@ enum EPCNormaliser {
 
     /// Drops a consumer product variant (`/22/…`) after a GTIN or ITIP key.
     private static func withoutCPV(_ uri: String) -> String {
-        guard let cpv = uri.firstRange(of: "/22/"), let key = gtinOrITIPKeyEnd(uri), key == cpv.lowerBound else { return uri }
+        guard let key = gtinOrITIPKeyEnd(uri), let cpv = uri.firstRange(of: "/22/"), key == cpv.lowerBound else { return uri }
         let rest = uri[cpv.upperBound...]
         if rest.utf8.count <= 20, rest.utf8.allSatisfy(isDLByte) { return String(uri[..<cpv.lowerBound]) }
         if rest.utf8.count <= 20, rest.utf8.allSatisfy({ isDLByte($0) || $0 == UInt8(ascii: "/") }),
@@ -242,7 +242,7 @@ enum EPCNormaliser {
 
     /// Drops the lot (`/10/…`) when a serial (`/21/…`) follows it.
     private static func withoutLotBeforeSerial(_ uri: String) -> String {
-        guard let lot = uri.firstRange(of: "/10/"), let key = gtinOrITIPKeyEnd(uri), key == lot.lowerBound,
+        guard let key = gtinOrITIPKeyEnd(uri), let lot = uri.firstRange(of: "/10/"), key == lot.lowerBound,
               let serial = uri[lot.upperBound...].firstRange(of: "/21/"),
               uri[lot.upperBound..<serial.lowerBound].utf8.count <= 20,
               uri[lot.upperBound..<serial.lowerBound].utf8.allSatisfy(isDLByte),
@@ -443,6 +443,8 @@ enum EPCNormaliser {
 extension String {
     /// Every non-overlapping occurrence of `target` (left to right) replaced by `replacement`.
     func replacingAll(_ target: String, with replacement: String) -> String {
+        // An ASCII target matches (as characters) only where its bytes occur: without them, nothing to do.
+        if target.utf8.allSatisfy({ $0 < 0x80 }) && !utf8.containsBytes(of: target.utf8) { return self }
         var out = ""
         var rest = self[...]
         while let range = rest.firstRange(of: target) {
@@ -451,5 +453,18 @@ extension String {
             rest = rest[range.upperBound...]
         }
         return out + rest
+    }
+}
+
+extension String.UTF8View {
+    /// Whether `needle`'s bytes occur somewhere in these bytes.
+    func containsBytes(of needle: String.UTF8View) -> Bool {
+        guard let first = needle.first else { return true }
+        var i = startIndex
+        while let j = self[i...].firstIndex(of: first) {
+            if self[j...].starts(with: needle) { return true }
+            i = index(after: j)
+        }
+        return false
     }
 }

@@ -111,6 +111,12 @@ public struct EPCISEvent: Sendable, Equatable {
     /// Parses an event object. Adds `eventID` (the CBV 2.0 event hash) when absent; when present it
     /// must be that hash, else the error shows both values.
     public init(_ value: JSONValue, context: EventHash.Context = SuyuanEPCIS.hashContext) throws(LedgerError) {
+        try self.init(value, context: context, acceptingRecordedID: false)
+    }
+
+    /// As above; with `acceptingRecordedID`, a CBV 2.0 `eventID` (`ni:///…`) present in the event is
+    /// taken as is instead of being recomputed. Only for events whose ID a rule already checked.
+    init(_ value: JSONValue, context: EventHash.Context, acceptingRecordedID: Bool) throws(LedgerError) {
         guard case .object(var o) = value else { throw .malformed("an EPCIS event must be a JSON object") }
         func bad(_ field: String, _ why: String) -> LedgerError { .malformed("EPCIS event field \"\(field)\": \(why)") }
         guard let type = o["type"]?.stringValue else { throw bad("type", "missing; expected ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent") }
@@ -244,7 +250,11 @@ public struct EPCISEvent: Sendable, Equatable {
 
         // Event ID: the CBV 2.0 hash.
         let computed: String
-        do { computed = try EventHash.eventID(of: value, context: context) } catch { throw .malformed("EPCIS event: \(error)") }
+        if acceptingRecordedID, let recorded = o["eventID"]?.stringValue, recorded.hasPrefix("ni:///") {
+            computed = recorded
+        } else {
+            do { computed = try EventHash.eventID(of: value, context: context) } catch { throw .malformed("EPCIS event: \(error)") }
+        }
         if let given = o["eventID"] {
             guard let s = given.stringValue else { throw bad("eventID", "must be a string") }
             if s.hasPrefix("ni:///") {
@@ -370,10 +380,17 @@ public enum BondedZone: String, CaseIterable, Sendable {
 struct EventRule: StatementRule {
     var kind: String { TraceKind.event }
 
-    static func parse(_ s: Statement) throws(LedgerError) -> EPCISEvent {
+    static func parse(_ s: Statement) throws(LedgerError) -> EPCISEvent { try parse(s, accepted: false) }
+
+    /// Parses the event of a statement that passed this rule when it was appended (or, in a bundle,
+    /// when the bundle was checked): its eventID was then checked against the event's CBV 2.0 hash,
+    /// so it is taken as recorded instead of being hashed again (the costly part of reading events).
+    static func parseAccepted(_ s: Statement) throws(LedgerError) -> EPCISEvent { try parse(s, accepted: true) }
+
+    private static func parse(_ s: Statement, accepted: Bool) throws(LedgerError) -> EPCISEvent {
         let f = try Fields(s.payload, "event payload", allowed: ["event", "context"])
         guard let e = f.object["event"] else { throw .malformed("event payload needs the field \"event\" (an EPCIS 2.0 event)") }
-        let parsed = try EPCISEvent(e, context: try SuyuanEPCIS.context(from: f.object["context"]))
+        let parsed = try EPCISEvent(e, context: try SuyuanEPCIS.context(from: f.object["context"]), acceptingRecordedID: accepted)
         guard parsed.json == e else { throw .malformed("the recorded event must carry its CBV 2.0 eventID \(parsed.eventID)") }
         return parsed
     }

@@ -121,6 +121,8 @@ enum EventHashValues {
     /// (case-insensitive), e.g. `eventTime`, `time`, `startTime`.
     static func isTimeField(_ name: String) -> Bool {
         let lower = name.lowercased()
+        // Fast exit, exact: where these ASCII characters occur, their bytes occur.
+        guard lower.utf8.containsBytes(of: "time".utf8) else { return false }
         return lower.contains("time") && !lower.contains("offset")
     }
 

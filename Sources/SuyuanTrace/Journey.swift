@@ -56,11 +56,31 @@ public struct ProductJourney: Sendable {
 
     static let maxDepth = 4
 
-    /// Builds the journey of `code` from `source`; `registry` names the signers.
+    /// Builds the journey of `code` from `source`; `registry` names the signers. The entries are those
+    /// of a ledger or of a bundle, checked by the rules (at append, or by `ProductBundle.verify`): the
+    /// event IDs they record are not recomputed.
     public static func build(_ code: ProductCode, source: EntrySource, registry: Registry) throws -> ProductJourney {
         var steps: [UInt64: JourneyStep] = [:]
         var attestationEntries: [Entry] = []
         var visited = Set<String>()
+        // A container's entries are read both to find where the product left it and to collect its
+        // events: read and parse each term's entries once per build.
+        var read: [String: [Entry]] = [:]
+        var parsed: [UInt64: EPCISEvent] = [:]
+        func entries(_ id: String) throws -> [Entry] {
+            if let r = read[id] { return r }
+            let r = try source("product:\(id)")
+            read[id] = r
+            return r
+        }
+        func event(_ e: Entry) throws -> EPCISEvent {
+            if let p = parsed[e.index] { return p }
+            // Entries come from a ledger (checked by the rules at append) or a bundle (checked before
+            // its journey is built), so the recorded event IDs are not hashed again.
+            let p = try EventRule.parseAccepted(e.statement)
+            parsed[e.index] = p
+            return p
+        }
 
         func name(_ key: PublicKey, at t: Timestamp) -> String {
             if key == registry.genesis.operatorKey.publicKey { return "operator (\(registry.genesis.operatorKey.name))" }
@@ -74,11 +94,10 @@ public struct ProductJourney: Sendable {
         func collect(_ id: String, from: Timestamp?, until: Timestamp?, depth: Int, via: String?) throws {
             let key = "\(id)|\(from?.nanoseconds ?? 0)|\(until?.nanoseconds ?? 0)"
             guard depth <= maxDepth, visited.insert(key).inserted else { return }
-            let entries = try source("product:\(id)")
             var events: [(Entry, EPCISEvent)] = []
-            for e in entries {
+            for e in try entries(id) {
                 switch e.statement.kind {
-                case TraceKind.event: events.append((e, try EventRule.parse(e.statement)))
+                case TraceKind.event: events.append((e, try event(e)))
                 case TraceKind.attestation where depth == 0: attestationEntries.append(e)
                 default: break
                 }
@@ -97,7 +116,7 @@ public struct ProductJourney: Sendable {
             for (_, ev) in events where ev.type == "AggregationEvent" && ev.action == "ADD" && ev.children.contains(id) && !ev.isErrorDeclaration {
                 guard let parent = ev.parent else { continue }
                 if let u = until, ev.time >= u { continue }
-                let parentEvents = try source("product:\(parent)").filter { $0.statement.kind == TraceKind.event }.compactMap { try? EventRule.parse($0.statement) }
+                let parentEvents = try entries(parent).filter { $0.statement.kind == TraceKind.event }.compactMap { try? event($0) }
                 let end = parentEvents.filter { $0.type == "AggregationEvent" && $0.action == "DELETE" && $0.parent == parent && $0.time > ev.time
                     && ($0.children.isEmpty || $0.children.contains(id)) && !$0.isErrorDeclaration }.map(\.time).min()
                 let start = from.map { Swift.max($0, ev.time) } ?? ev.time

@@ -92,6 +92,12 @@ public struct RecognitionVerifier: Sendable {
     /// The verdict for one attestation in `region`. `product`/`lot`, when given, are checked against the
     /// attestation's subject (a lot-level attestation covers the items of that lot).
     public func verdict(_ recorded: RecordedAttestation, region: Region, product: ProductCode? = nil, lot: ProductCode? = nil) -> AttestationVerdict {
+        verdict(recorded, region: region, product: product, lot: lot, proofFailure: recorded.attestation.verifyProof())
+    }
+
+    /// As above, with the outcome of the attestation's `verifyProof()` already known (it is the same
+    /// in every region, and checking it is the costly part of a verdict).
+    func verdict(_ recorded: RecordedAttestation, region: Region, product: ProductCode?, lot: ProductCode?, proofFailure: String?) -> AttestationVerdict {
         let a = recorded.attestation
         let t = a.validFrom
         let policy = policyOverride ?? registry.policy(of: region, at: now)
@@ -104,7 +110,7 @@ public struct RecognitionVerifier: Sendable {
         let later = "; under \(region.rawValue)'s policy a later suspension invalidates earlier results"
 
         // The credential itself.
-        if let why = a.verifyProof() { fail("signature", "Attestation \(a.id): \(why).") } else {
+        if let why = proofFailure { fail("signature", "Attestation \(a.id): \(why).") } else {
             ok("signature", "The attestation is signed by \(DIDKey.encode(a.issuer)).")
         }
         if let p = product {
@@ -209,7 +215,26 @@ public struct RecognitionVerifier: Sendable {
     /// The verdict for a product in `region` from the attestations that cover it (see the spec's
     /// combination rule: a recognised failing test wins, then a recognised pass, then indeterminate).
     public func productVerdict(_ attestations: [RecordedAttestation], region: Region, product: ProductCode, lot: ProductCode?) -> ProductVerdict {
-        let all = attestations.map { verdict($0, region: region, product: product, lot: lot) }
+        productVerdict(attestations, region: region, product: product, lot: lot, proofFailures: Self.proofFailures(attestations))
+    }
+
+    /// The product's verdicts in each of `regions`, checking each attestation's proof once for all of them.
+    public func productVerdicts(_ attestations: [RecordedAttestation], regions: [Region] = Region.allCases, product: ProductCode,
+                                lot: ProductCode?) -> [Region: ProductVerdict] {
+        let proofs = Self.proofFailures(attestations)
+        var out: [Region: ProductVerdict] = [:]
+        for r in regions { out[r] = productVerdict(attestations, region: r, product: product, lot: lot, proofFailures: proofs) }
+        return out
+    }
+
+    /// Each attestation's `verifyProof()`, checked on all cores.
+    static func proofFailures(_ attestations: [RecordedAttestation]) -> [String?] {
+        Parallel.map(attestations) { $0.attestation.verifyProof() }
+    }
+
+    private func productVerdict(_ attestations: [RecordedAttestation], region: Region, product: ProductCode, lot: ProductCode?,
+                                proofFailures: [String?]) -> ProductVerdict {
+        let all = zip(attestations, proofFailures).map { verdict($0, region: region, product: product, lot: lot, proofFailure: $1) }
         let covering = all.filter { v in v.path.first { $0.step == "subject" }?.state != .failed }
         func done(_ v: Verdict, _ r: [String]) -> ProductVerdict { ProductVerdict(region: region, verdict: v, reasons: r, attestations: covering) }
         if covering.isEmpty {

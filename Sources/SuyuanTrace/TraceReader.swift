@@ -14,6 +14,15 @@ public struct TraceReader: Sendable {
         return r
     }
 
+    /// The registry replayed from `entries`: the ledger's registry entries (`entries(Registry.term)`),
+    /// in ledger order. For a caller that needs those entries too, without reading them twice.
+    public func registry(replaying entries: [Entry]) throws -> Registry {
+        guard let r = ledger.rules.state(genesis: ledger.genesis, folding: entries) as? Registry else {
+            throw LedgerError.state("this ledger was opened without the registry rules")
+        }
+        return r
+    }
+
     /// The parsed entries indexed under `term`, in ledger order.
     public func entries(_ term: String) throws -> [Entry] {
         try ledger.store.entries(withTerm: term).map { try Entry(parsing: $0.bytes) }

@@ -25,25 +25,31 @@ public struct ProofMaterial: Sendable {
         do { cp = try Checkpoint.verify(checkpoint, trusting: trusted) } catch {
             return (nil, [:], ["the checkpoint does not verify with the trusted key(s) \(trusted.map(\.description).joined(separator: ", ")): \(error)"])
         }
-        for (i, bytes) in entries.sorted(by: { $0.key < $1.key }) {
-            guard i < cp.checkpoint.size else {
-                failures.append("entry \(i) is not covered by the checkpoint (size \(cp.checkpoint.size)); sign a new checkpoint")
-                continue
+        // Each entry is checked on its own (inclusion, canonical form, signature): on all cores.
+        let size = cp.checkpoint.size, root = cp.checkpoint.root
+        let items = entries.sorted(by: { $0.key < $1.key }).map { (index: $0.key, bytes: $0.value, proof: proofs[$0.key] ?? []) }
+        let checked = Parallel.map(items) { item -> (entry: Entry?, failure: String?) in
+            let i = item.index
+            guard i < size else {
+                return (nil, "entry \(i) is not covered by the checkpoint (size \(size)); sign a new checkpoint")
             }
             do {
-                try RFC6962.verifyInclusion(leafHash: RFC6962.leafHash(bytes), index: i, size: cp.checkpoint.size, proof: proofs[i] ?? [], root: cp.checkpoint.root)
+                try RFC6962.verifyInclusion(leafHash: RFC6962.leafHash(item.bytes), index: i, size: size, proof: item.proof, root: root)
             } catch {
-                failures.append("entry \(i) is not included in the checkpoint of size \(cp.checkpoint.size): \(error)")
-                continue
+                return (nil, "entry \(i) is not included in the checkpoint of size \(size): \(error)")
             }
             do {
-                let e = try Entry(parsing: bytes)
-                guard e.index == i else { failures.append("entry \(i) says it is entry \(e.index)"); continue }
+                let e = try Entry(parsing: item.bytes)
+                guard e.index == i else { return (nil, "entry \(i) says it is entry \(e.index)") }
                 try e.signed.verifySignature()
-                parsed[i] = e
+                return (e, nil)
             } catch {
-                failures.append("entry \(i): \(error)")
+                return (nil, "entry \(i): \(error)")
             }
+        }
+        for (item, result) in zip(items, checked) {
+            if let e = result.entry { parsed[item.index] = e }
+            if let f = result.failure { failures.append(f) }
         }
         if let g = parsed[0] {
             if let genesis = try? Genesis(payload: g.statement.payload), g.statement.kind == Genesis.kind {
@@ -92,8 +98,7 @@ public struct ProductVerification: Sendable {
     public init(journey: ProductJourney, registry: Registry, now: Timestamp, policy: LaterSuspensionPolicy? = nil,
                 checkpoint: VerifiedCheckpoint?, integrityFailures: [String], entriesProved: Int, regions: [Region] = Region.allCases) {
         let v = RecognitionVerifier(registry: registry, now: now, policyOverride: policy)
-        var verdicts: [Region: ProductVerdict] = [:]
-        for r in Region.allCases { verdicts[r] = v.productVerdict(journey.attestations, region: r, product: journey.code, lot: journey.lot) }
+        let verdicts = v.productVerdicts(journey.attestations, product: journey.code, lot: journey.lot)
         self.journey = journey; self.verdicts = verdicts; self.checkpoint = checkpoint
         self.integrityFailures = integrityFailures; self.entriesProved = entriesProved; self.regions = regions
     }
