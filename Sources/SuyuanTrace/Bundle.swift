@@ -107,7 +107,7 @@ public enum ProductVerifier {
         let reader = TraceReader(ledger: ledger)
         // The registry entries are read once: replayed into the registry, and chosen from for the proofs.
         let registryLog = try reader.entries(Registry.term)
-        let registry = try reader.registry(replaying: registryLog)
+        let registry = reader.registry(replaying: registryLog)
         // The bytes of every entry read, so the proofs below need not read them again.
         var read: [UInt64: [UInt8]] = [:]
         for e in registryLog { read[e.index] = e.bytes }

@@ -8,18 +8,13 @@ public struct TraceReader: Sendable {
     public init(ledger: Ledger) { self.ledger = ledger }
 
     /// The registry replayed from every registry entry.
-    public func registry() throws -> Registry {
-        var r = Registry(genesis: ledger.genesis)
-        for e in try entries(Registry.term) { r.apply(e) }
-        return r
-    }
+    public func registry() throws -> Registry { registry(replaying: try entries(Registry.term)) }
 
-    /// The registry replayed from `entries`: the ledger's registry entries (`entries(Registry.term)`),
-    /// in ledger order. For a caller that needs those entries too, without reading them twice.
-    public func registry(replaying entries: [Entry]) throws -> Registry {
-        guard let r = ledger.rules.state(genesis: ledger.genesis, folding: entries) as? Registry else {
-            throw LedgerError.state("this ledger was opened without the registry rules")
-        }
+    /// The registry replayed from `entries` (the registry entries, already read, in ledger order),
+    /// whatever rule book the ledger was opened with.
+    public func registry(replaying entries: [Entry]) -> Registry {
+        var r = Registry(genesis: ledger.genesis)
+        for e in entries { r.apply(e) }
         return r
     }
 
