@@ -40,7 +40,7 @@ struct LiveServerTests {
                 var all: [(Int64, String, String)] = []
                 for try await part in group { all += part }
                 // Submissions that waited for a commit were committed together.
-                let metrics = try rawHTTP(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                let metrics = try await rawHTTP(port: port, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 let text = String(decoding: metrics.body, as: UTF8.self)
                 func value(_ name: String) -> Int? {
                     text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
@@ -97,7 +97,7 @@ struct LiveServerTests {
     func rawTraversal(_ path: String) async throws {
         let t = try TestLedger(entries: 2)
         try await withLiveServer(t.configuration()) { port in
-            let r = try rawHTTP(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            let r = try await rawHTTP(port: port, "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
             #expect((400..<500).contains(r.status), "\(path): \(r.head) \(String(decoding: r.body, as: UTF8.self))")
         }
     }
@@ -107,20 +107,20 @@ struct LiveServerTests {
         let t = try TestLedger()
         try await withLiveServer(t.configuration()) { port in
             // Declared too large: refused from the header, before the body is read.
-            let declared = try rawHTTP(port: port, "POST /api/v1/statements HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n{")
+            let declared = try await rawHTTP(port: port, "POST /api/v1/statements HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n{")
             #expect(declared.status == 413, "\(declared.head)")
             #expect(String(decoding: declared.body, as: UTF8.self).contains("limit"))
             // Actually too large, sent chunked (no Content-Length to judge by).
             let chunk = String(repeating: "a", count: 70_000)
             let hex = String(chunk.utf8.count, radix: 16)
-            let chunked = try rawHTTP(port: port, "POST /api/v1/statements HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            let chunked = try await rawHTTP(port: port, "POST /api/v1/statements HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                                       + "\(hex)\r\n\(chunk)\r\n\(hex)\r\n\(chunk)\r\n0\r\n\r\n")
             #expect(chunked.status == 413, "\(chunked.head)")
             // Garbage instead of HTTP.
-            let garbage = try rawHTTP(port: port, "\u{1}\u{2}\u{3} not http\r\n\r\n")
+            let garbage = try await rawHTTP(port: port, "\u{1}\u{2}\u{3} not http\r\n\r\n")
             #expect(garbage.status == 0 || (400..<500).contains(garbage.status))
             // Still serving.
-            let ok = try rawHTTP(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let ok = try await rawHTTP(port: port, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             #expect(ok.status == 200)
         }
     }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -143,9 +144,16 @@ func withLiveServer<T: Sendable>(
     }
 }
 
-/// A blocking HTTP/1.1 exchange over a plain socket, sending `requestLine`/headers exactly as given
-/// (no client-side path normalisation). Returns the status code and the body.
-func rawHTTP(port: Int, _ raw: String) throws -> (status: Int, head: String, body: [UInt8]) {
+/// An HTTP/1.1 exchange over a plain socket, sending `requestLine`/headers exactly as given (no
+/// client-side path normalisation). Returns the status code and the body. The blocking socket calls run
+/// on a Dispatch thread, never on a Swift concurrency thread the server under test may need.
+func rawHTTP(port: Int, _ raw: String) async throws -> (status: Int, head: String, body: [UInt8]) {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async { c.resume(with: Result { try rawHTTPBlocking(port: port, raw) }) }
+    }
+}
+
+private func rawHTTPBlocking(port: Int, _ raw: String) throws -> (status: Int, head: String, body: [UInt8]) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw CancellationError() }
     defer { close(fd) }
