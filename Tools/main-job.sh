@@ -209,6 +209,19 @@ set -e
 run export-epcis --product "$MILK" --out milk-epcis.json
 echo "exported $(python3 -c 'import json; print(len(json.load(open("milk-epcis.json"))["epcisBody"]["eventList"]))') EPCIS 2.0 events to milk-epcis.json"
 
+step "15b. The ledger as a service: a phone scanning the QR code lands on the Digital Link page, which verifies the bundle itself"
+"$BIN" serve --port 0 > serve.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q "serving" serve.log 2>/dev/null && break; sleep 0.1; done
+URL=$(grep -o 'http://[^ ]*' serve.log | head -1); cat serve.log
+curl -sf "${URL}api/v1/products/verification?code=https%3A%2F%2Fid.gs1.org%2F01%2F09421902960055%2F21%2FMP-000731" \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("GET /api/v1/products/verification:", "verified" if d["verified"] else "NOT verified", {r: v["verdict"] for r, v in d["recognition"].items()})'
+curl -sf -o /dev/null -w "GET /01/09421902960055/21/MP-000731 (the consumer page): HTTP %{http_code}, %{content_type}\n" "${URL}01/09421902960055/21/MP-000731"
+curl -sf -o milk-qr.svg -w "GET /qr/01/09421902960055/21/MP-000731 (label QR code): HTTP %{http_code}, %{content_type}, saved milk-qr.svg\n" "${URL}qr/01/09421902960055/21/MP-000731"
+curl -sf "${URL}checkpoint" | head -2
+kill $SERVER; wait $SERVER 2>/dev/null || true; trap - EXIT
+
 step "16. The regulator's audit of the whole ledger, registry rules included"
 run audit --trusted-checkpoint checkpoint-1.txt --quiet
 
