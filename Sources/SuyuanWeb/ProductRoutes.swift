@@ -28,7 +28,8 @@ public struct ProductRoutes: RouteGroup {
     /// The product code in `?code=` (any accepted form), canonicalised; 400 with the parser's reason.
     static func code(_ request: Request) throws -> ProductCode {
         let values = request.uri.queryParameters.filter { $0.key == "code" }.map { String($0.value) }
-        guard values.count == 1, let text = values.first?.removingPercentEncodingSafely, !text.isEmpty else {
+        // Hummingbird has already percent-decoded query values.
+        guard values.count == 1, let text = values.first, !text.isEmpty else {
             throw APIError.badRequest("give the product code once as ?code=…, e.g. ?code=https://id.gs1.org/01/09421902960055/21/MP-000731")
         }
         do { return try ProductCode(parsing: text) } catch { throw APIError.badRequest("the product code \"\(text.prefix(80))\" is invalid: \(error)") }
@@ -80,17 +81,6 @@ public struct ProductRoutes: RouteGroup {
 }
 
 extension String {
-    /// Percent-decoding that leaves malformed escapes as they are.
-    var removingPercentEncodingSafely: String? {
-        var out = [UInt8](), u = Array(utf8), i = 0
-        while i < u.count {
-            if u[i] == 0x25, i + 2 < u.count, let h = UInt8(String(decoding: u[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
-                out.append(h); i += 3
-            } else { out.append(u[i] == 0x2B ? 0x20 : u[i]); i += 1 }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
     /// Percent-encodes everything but unreserved characters, for a query value.
     var percentEncodedQueryValue: String {
         var s = ""
