@@ -100,7 +100,7 @@ let package = Package(
         // Load benchmark of `suyuan serve` from a second process on loopback.
         .executableTarget(
             name: "suyuan-load",
-            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanLedger", "SuyuanStore"],
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanLedger", "SuyuanStore", "SuyuanTrace"],
             path: "Tools/load",
             swiftSettings: strict
         ),

@@ -164,10 +164,22 @@ public final class Ledger: Sendable {
         return state
     }
 
-    /// The derived state (e.g. the registry) as of the current end of the ledger.
+    /// The derived state (e.g. the registry) as of the current end of the ledger: the cached state,
+    /// caught up with the entries committed since (by this or any other process), so a long-lived
+    /// reader replays each entry once.
     public func state() throws -> (any LedgerState)? {
         guard let type = rules.stateType else { return nil }
-        return rules.state(genesis: genesis, folding: try store.entries(withTerm: type.term).map { try Entry(parsing: $0.bytes) })
+        let size = try store.tail().size
+        var (cached, state) = stateCache.withLock { $0 }
+        if state == nil || cached > size { (cached, state) = (0, type.init(genesis: genesis)) }
+        guard cached < size else { return state }
+        // Every entry below `size` is committed, and committed entries never change.
+        for e in try store.entries(withTerm: type.term, from: cached) where e.index < size {
+            state!.apply(try Entry(parsing: e.bytes))
+        }
+        let caughtUp = (size: size, state: state)
+        stateCache.withLock { if $0.size <= size { $0 = caughtUp } }
+        return state
     }
 
     private static func positioned(_ e: LedgerError, _ i: Int, _ n: Int) -> LedgerError {

@@ -77,8 +77,9 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func saveCheckpoint(size: UInt64, note: [UInt8]) throws
     /// The indexes of the entries indexed under `term`, ascending.
     func indexes(withTerm term: String) throws -> [UInt64]
-    /// The entries indexed under `term`, in ledger order (a default reads them one by one).
-    func entries(withTerm term: String) throws -> [StoredEntry]
+    /// The entries indexed under `term` with index ≥ `from`, in ledger order (a default reads them one
+    /// by one).
+    func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry]
     /// Every (index, term) row of the term index for entries in `range`, ordered by index then term.
     func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)]
     /// A small configuration value (e.g. the operator key file path), or nil.
@@ -91,8 +92,10 @@ extension LedgerStore {
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }
 
-    /// The entries indexed under `term`, in ledger order.
-    public func entries(withTerm term: String) throws -> [StoredEntry] {
-        try indexes(withTerm: term).compactMap { try entry(at: $0) }
+    public func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
+        try indexes(withTerm: term).filter { $0 >= from }.compactMap { try entry(at: $0) }
     }
+
+    /// The entries indexed under `term`, in ledger order.
+    public func entries(withTerm term: String) throws -> [StoredEntry] { try entries(withTerm: term, from: 0) }
 }

@@ -73,14 +73,6 @@ public struct RuleBook: Sendable {
     /// The index terms of a statement under its kind's rule (none for an unknown kind).
     public func terms(_ statement: Statement) -> [String] { rules[statement.kind]?.terms(statement) ?? [] }
 
-    /// A fresh state folded from `entries` (those carrying the state's term, in ledger order).
-    public func state(genesis: Genesis, folding entries: [Entry]) -> (any LedgerState)? {
-        guard let t = stateType else { return nil }
-        var s = t.init(genesis: genesis)
-        for e in entries { s.apply(e) }
-        return s
-    }
-
     /// The kinds known, sorted.
     public var kinds: [String] { rules.keys.sorted() }
 

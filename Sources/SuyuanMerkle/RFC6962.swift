@@ -61,6 +61,15 @@ public enum RFC6962 {
         return try resolve(spans, reader)
     }
 
+    /// The inclusion proofs of many leaves in one tree, in the order of `indexes`: every node hash
+    /// they need is read once, in a single `hashes(for:)` call (their upper nodes are shared).
+    public static func inclusionProofs(indexes: [UInt64], size: UInt64, reader: some HashReader) throws -> [[Hash]] {
+        if let bad = indexes.first(where: { $0 >= size }) { throw MerkleError.indexOutOfRange(index: bad, size: size) }
+        let spans = indexes.map { inclusionSpans(index: $0, size: size) }
+        let table = try read(spans.flatMap { $0.flatMap { $0 } }, from: reader)
+        return spans.map { $0.map { fold($0, table) } }
+    }
+
     /// The consistency proof between the trees of the first `old` and first `new` leaves,
     /// RFC 9162 §2.1.4.1. Empty when `old == new`; throws for `old == 0` or `old > new`.
     public static func consistencyProof(from old: UInt64, to new: UInt64, reader: some HashReader) throws -> [Hash] {

@@ -47,6 +47,20 @@ struct FastStatement {
         return [UInt8](UnsafeRawBufferPointer(start: p, count: n))
     }
 
+    /// Runs a query and returns the first column of every row as bytes.
+    func blobs(_ db: Database, _ values: [FastValue]) throws -> [[UInt8]] {
+        bind(values)
+        defer { sqlite3_reset(handle) }
+        var out: [[UInt8]] = []
+        while true {
+            let rc = sqlite3_step(handle)
+            if rc == SQLITE_DONE { return out }
+            guard rc == SQLITE_ROW else { throw fail(db, rc) }
+            let n = Int(sqlite3_column_bytes(handle, 0))
+            if n > 0, let p = sqlite3_column_blob(handle, 0) { out.append([UInt8](UnsafeRawBufferPointer(start: p, count: n))) } else { out.append([]) }
+        }
+    }
+
     /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
     func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
         bind(values)

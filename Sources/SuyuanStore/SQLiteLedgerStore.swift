@@ -189,20 +189,27 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
-        let leaf = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx = ?")
         let node = try FastStatement(db, "SELECT hash FROM nodes WHERE id = ?")
-        let leaves = try db.cachedStatement(sql: "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+        let leaves = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
+        // Nodes below the stored levels come from the leaf hashes of their aligned block of
+        // 2^minStoredLevel leaves, read once per block: a proof's lowest siblings share one block.
+        var blocks: [UInt64: [Hash]] = [:]
+        func block(_ b: UInt64) throws -> [Hash] {
+            if let known = blocks[b] { return known }
+            let first = Int64(b << UInt64(minStoredLevel))
+            let hashes = try leaves.blobs(db, [.int(first), .int(first + (1 << minStoredLevel))]).compactMap { Hash(bytes: $0) }
+            blocks[b] = hashes
+            return hashes
+        }
         return try ids.map { id in
-            if id.level == 0 {
-                guard let b = try leaf.blob(db, [.int(Int64(id.index))]), let h = Hash(bytes: b) else { throw missing(id) }
-                return h
-            }
             if id.level < minStoredLevel {
-                let first = Int64(id.index << id.level), count = 1 << id.level
-                let hashes = try Data.fetchAll(leaves, arguments: [first, first + Int64(count)]).compactMap { Hash(bytes: [UInt8]($0)) }
-                guard hashes.count == count else { throw missing(id) }
-                return RFC6962.root(leafHashes: hashes)
+                let firstLeaf = id.index << UInt64(id.level)
+                let b = firstLeaf >> UInt64(minStoredLevel)
+                let hashes = try block(b)
+                let offset = Int(firstLeaf - (b << UInt64(minStoredLevel))), count = 1 << id.level
+                guard offset + count <= hashes.count else { throw missing(id) }
+                return id.level == 0 ? hashes[offset] : RFC6962.root(leafHashes: Array(hashes[offset..<offset + count]))
             }
             guard let b = try node.blob(db, [.int(nodeKey(id))]), let h = Hash(bytes: b) else { throw missing(id) }
             return h
@@ -219,10 +226,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             return try q.int(db, [.int(statement.statement.time.milliseconds), .blob(statement.statementHash.bytes)]).map { UInt64($0) }
         }
         func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
-            try SQLiteLedgerStore.readEntries(db, sql: """
-                SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
-                WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
-                """, [term, Int64(from)])
+            try SQLiteLedgerStore.entries(db, withTerm: term, from: from)
         }
     }
 
@@ -233,13 +237,15 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     /// One read of the term index joined with the entries, instead of a read per entry.
-    public func entries(withTerm term: String) throws -> [StoredEntry] {
-        try pool.read { db in
-            try Self.readEntries(db, sql: """
-                SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
-                WHERE t.term = ? ORDER BY t.idx
-                """, [term])
-        }
+    public func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
+        try pool.read { db in try Self.entries(db, withTerm: term, from: from) }
+    }
+
+    fileprivate static func entries(_ db: Database, withTerm term: String, from: UInt64) throws -> [StoredEntry] {
+        try readEntries(db, sql: """
+            SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
+            WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
+            """, [term, Int64(from)])
     }
 
     public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {

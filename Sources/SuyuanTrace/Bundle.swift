@@ -105,15 +105,12 @@ public enum ProductVerifier {
         now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
-        // The registry entries are read once: replayed into the registry, and chosen from for the proofs.
-        let registryLog = try reader.entries(Registry.term)
-        let registry = reader.registry(replaying: registryLog)
-        // The bytes of every entry read, so the proofs below need not read them again.
-        var read: [UInt64: [UInt8]] = [:]
-        for e in registryLog { read[e.index] = e.bytes }
+        let registry = try reader.registry()
+        // Every entry read, so the proofs below need not read or parse it again.
+        var read: [UInt64: Entry] = [:]
         let journey = try ProductJourney.build(code, source: { term in
             let entries = try reader.entries(term)
-            for e in entries { read[e.index] = e.bytes }
+            for e in entries { read[e.index] = e }
             return entries
         }, registry: registry)
         let keys = trusted ?? [ledger.genesis.operatorKey]
@@ -123,16 +120,15 @@ public enum ProductVerifier {
             return (v, nil)
         }
         var indexes = Set([UInt64(0)]).union(journey.entryIndexes)
-        indexes.formUnion(registryEntries(for: journey, registry: registry, from: registryLog))
-        var entries: [UInt64: [UInt8]] = [:], proofs: [UInt64: [Hash]] = [:]
-        let nodes = SharedNodeReader(ledger.store)
+        indexes.formUnion(registryEntries(for: journey, registry: registry))
+        var entries: [UInt64: [UInt8]] = [:]
         for i in indexes where i < size {
-            guard let bytes = try read[i] ?? ledger.store.entry(at: i)?.bytes else { continue }
-            entries[i] = bytes
-            proofs[i] = try RFC6962.inclusionProof(index: i, size: size, reader: nodes)
+            if let bytes = try read[i]?.bytes ?? ledger.store.entry(at: i)?.bytes { entries[i] = bytes }
         }
+        let proved = entries.keys.sorted()
+        let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        var (cp, parsed, failures) = material.verify(trusting: keys)
+        var (cp, parsed, failures) = material.verify(trusting: keys, parsed: read)
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -160,41 +156,13 @@ public enum ProductVerifier {
     /// The registry entries the journey's verdicts and signer names depend on: the bodies of the
     /// attestations and of every signer's bindings (with their accreditation bodies and status
     /// changes), those signers' bindings and revocations, and every agreement and policy.
-    static func registryEntries(for journey: ProductJourney, registry: Registry, from registryLog: [Entry]) -> Set<UInt64> {
+    static func registryEntries(for journey: ProductJourney, registry: Registry) -> [UInt64] {
         var keys = Set(journey.steps.map(\.signer))
         var bodies = Set<String>()
         for r in journey.attestations { keys.insert(r.attestation.issuer); bodies.insert(r.attestation.body) }
         for k in keys { for b in registry.bindings(of: k) { bodies.insert(b.body) } }
         for b in bodies { if let a = registry.bodies[b]?.accreditedBy { bodies.insert(a) } }
-        var out = Set<UInt64>()
-        for e in registryLog {
-            let p = e.statement.payload.objectValue ?? [:]
-            let keep: Bool
-            switch e.statement.kind {
-            case TraceKind.body: keep = bodies.contains(p["id"]?.stringValue ?? "")
-            case TraceKind.status: keep = bodies.contains(p["body"]?.stringValue ?? "")
-            case TraceKind.keyBinding, TraceKind.keyRevocation: keep = (try? DIDKey.decode(p["key"]?.stringValue ?? "")).map(keys.contains) ?? false
-            default: keep = true
-            }
-            if keep { out.insert(e.index) }
-        }
-        return out
+        return registry.entryIndexes(bodies: bodies, keys: keys)
     }
 }
 
-/// Reads each Merkle node once for many proofs in one tree: the proofs of a product's entries share
-/// most of their upper nodes.
-final class SharedNodeReader: HashReader {
-    private let base: any HashReader
-    private var known: [NodeID: Hash] = [:]
-
-    init(_ base: any HashReader) { self.base = base }
-
-    func hashes(for ids: [NodeID]) throws -> [Hash] {
-        let missing = Array(Set(ids.filter { known[$0] == nil }))
-        if !missing.isEmpty {
-            for (id, h) in zip(missing, try base.hashes(for: missing)) { known[id] = h }
-        }
-        return ids.map { known[$0]! }
-    }
-}

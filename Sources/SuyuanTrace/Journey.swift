@@ -71,6 +71,11 @@ public struct ProductJourney: Sendable {
             if let r = read[id] { return r }
             let r = try source("product:\(id)")
             read[id] = r
+            // Parse the new events on all cores; `event(_:)` below then finds them parsed.
+            let new = r.filter { $0.statement.kind == TraceKind.event && parsed[$0.index] == nil }
+            for (e, p) in zip(new, Parallel.map(new) { e in Result { () throws(LedgerError) in try EventRule.parseAccepted(e.statement) } }) {
+                parsed[e.index] = try p.get()
+            }
             return r
         }
         func event(_ e: Entry) throws -> EPCISEvent {

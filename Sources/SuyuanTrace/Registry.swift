@@ -167,6 +167,9 @@ public struct Registry: LedgerState, Equatable {
     /// Each region's later-suspension policy (default `keep`), with its effective time.
     public private(set) var policies: [Region: [(effective: Timestamp, policy: LaterSuspensionPolicy)]] = [:]
     private var bindingsByKey: [PublicKey: [Int]] = [:]
+    /// The entries that recorded facts about each body (registration, status changes) and each key
+    /// (bindings, revocations), and those that concern everyone (agreements, policies).
+    private var recordedAbout: [Subject: [UInt64]] = [:]
     /// The ledger's genesis: who the regulators are.
     public let genesis: Genesis
 
@@ -178,6 +181,17 @@ public struct Registry: LedgerState, Equatable {
 
     /// The bindings of `key`, in ledger order.
     public func bindings(of key: PublicKey) -> [KeyBinding] { (bindingsByKey[key] ?? []).map { bindings[$0] } }
+
+    /// What a registry entry is about.
+    private enum Subject: Hashable { case body(String), key(PublicKey), everyone }
+
+    /// The registry entries a verdict about `bodies` and `keys` depends on, in ledger order: each
+    /// body's registration and status changes, each key's bindings and revocations, and every
+    /// agreement and policy.
+    public func entryIndexes(bodies: Set<String>, keys: Set<PublicKey>) -> [UInt64] {
+        let subjects = [Subject.everyone] + bodies.map(Subject.body) + keys.map(Subject.key)
+        return subjects.flatMap { recordedAbout[$0] ?? [] }.sorted()
+    }
 
     /// The policy of `region` in force at `t`.
     public func policy(of region: Region, at t: Timestamp) -> LaterSuspensionPolicy {
@@ -192,16 +206,20 @@ public struct Registry: LedgerState, Equatable {
             switch s.kind {
             case TraceKind.body:
                 let b = try BodyPayload(s.payload)
+                recordedAbout[.body(b.id), default: []].append(entry.index)
                 if bodies[b.id] == nil { bodies[b.id] = b.body(index: entry.index) }
             case TraceKind.status:
                 let c = try StatusPayload(s.payload)
+                recordedAbout[.body(c.body), default: []].append(entry.index)
                 bodies[c.body]?.history.append(StatusChange(status: c.status, scope: c.scope, effective: c.effective, index: entry.index))
             case TraceKind.keyBinding:
                 let b = try KeyBindingPayload(s.payload)
+                recordedAbout[.key(b.key), default: []].append(entry.index)
                 bindingsByKey[b.key, default: []].append(bindings.count)
                 bindings.append(KeyBinding(key: b.key, body: b.body, role: b.role, validity: b.validity, revoked: nil, index: entry.index))
             case TraceKind.keyRevocation:
                 let r = try KeyRevocationPayload(s.payload)
+                recordedAbout[.key(r.key), default: []].append(entry.index)
                 let region = try genesis.regulatorRegion(of: s.signerKey())
                 for i in bindingsByKey[r.key] ?? [] where bindings[i].revoked == nil {
                     // A revocation ends the key's bindings to bodies of the revoking regulator's region.
@@ -209,9 +227,11 @@ public struct Registry: LedgerState, Equatable {
                 }
             case TraceKind.agreement:
                 let a = try AgreementPayload(s.payload)
+                recordedAbout[.everyone, default: []].append(entry.index)
                 agreements.append(Agreement(region: a.region, acceptFrom: a.acceptFrom, scope: a.scope, validity: a.validity, index: entry.index))
             case TraceKind.policy:
                 let p = try PolicyPayload(s.payload)
+                recordedAbout[.everyone, default: []].append(entry.index)
                 policies[p.region, default: []].append((p.effective, p.laterSuspension))
                 policies[p.region]!.sort { $0.effective < $1.effective }
             default: break

@@ -7,8 +7,13 @@ public struct TraceReader: Sendable {
 
     public init(ledger: Ledger) { self.ledger = ledger }
 
-    /// The registry replayed from every registry entry.
-    public func registry() throws -> Registry { registry(replaying: try entries(Registry.term)) }
+    /// The registry as of the end of the ledger: the ledger's cached derived state when its rule book
+    /// keeps the registry (`.suyuan`), caught up with new entries only; otherwise replayed from every
+    /// registry entry.
+    public func registry() throws -> Registry {
+        if let r = try ledger.state() as? Registry { return r }
+        return registry(replaying: try entries(Registry.term))
+    }
 
     /// The registry replayed from `entries` (the registry entries, already read, in ledger order),
     /// whatever rule book the ledger was opened with.
@@ -18,9 +23,11 @@ public struct TraceReader: Sendable {
         return r
     }
 
-    /// The parsed entries indexed under `term`, in ledger order.
+    /// The parsed entries indexed under `term`, in ledger order (parsed on all cores).
     public func entries(_ term: String) throws -> [Entry] {
-        try ledger.store.entries(withTerm: term).map { try Entry(parsing: $0.bytes) }
+        try Parallel.map(try ledger.store.entries(withTerm: term)) { stored in
+            Result { () throws(LedgerError) in try Entry(parsing: stored.bytes) }
+        }.map { try $0.get() }
     }
 
     /// The attestation with `id` and its status changes, or nil.

@@ -16,9 +16,11 @@ public struct ProofMaterial: Sendable {
         self.checkpoint = checkpoint; self.entries = entries; self.proofs = proofs
     }
 
-    /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof; returns
-    /// the verified checkpoint, the parsed entries and every failure, each a sentence.
-    public func verify(trusting trusted: [VerifierKey]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+    /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof and
+    /// signature; returns the verified checkpoint, the parsed entries and every failure, each a
+    /// sentence. `parsed` may hold entries already parsed from these very bytes (they are not parsed
+    /// again; their signatures are still checked).
+    public func verify(trusting trusted: [VerifierKey], parsed known: [UInt64: Entry] = [:]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
         var failures: [String] = []
         var parsed: [UInt64: Entry] = [:]
         let cp: VerifiedCheckpoint
@@ -39,7 +41,8 @@ public struct ProofMaterial: Sendable {
                 return (nil, "entry \(i) is not included in the checkpoint of size \(size): \(error)")
             }
             do {
-                let e = try Entry(parsing: item.bytes)
+                let e: Entry
+                if let k = known[i], k.bytes == item.bytes { e = k } else { e = try Entry(parsing: item.bytes) }
                 guard e.index == i else { return (nil, "entry \(i) says it is entry \(e.index)") }
                 try e.signed.verifySignature()
                 return (e, nil)

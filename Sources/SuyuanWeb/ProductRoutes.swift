@@ -11,12 +11,18 @@ import SuyuanTrace
 /// answering with the consumer page, which verifies the bundle in the browser, the page's assets, and
 /// a printable QR code label (`/qr/…`) of the product's Digital Link URI.
 public struct ProductRoutes: RouteGroup {
-    public init() {}
+    private let cache: VerificationCache
+
+    /// `cacheLifetime`: how long a computed verification is served again while the ledger does not
+    /// grow (verdicts depend on the time: validity periods end); 0 turns the cache off.
+    public init(cacheLifetime seconds: Int64 = VerificationCache.defaultLifetime) {
+        cache = VerificationCache(lifetime: seconds)
+    }
 
     public func register(on router: Router<ServerContext>, environment env: ServerEnvironment) {
         let api = router.group("api/v1/products")
-        api.get("verification") { request, _ in try await Self.verification(request, env, bundle: false) }
-        api.get("bundle") { request, _ in try await Self.verification(request, env, bundle: true) }
+        api.get("verification") { [cache] request, _ in try await Self.verification(request, env, bundle: false, cache: cache) }
+        api.get("bundle") { [cache] request, _ in try await Self.verification(request, env, bundle: true, cache: cache) }
         // Digital Link forms (Specs/product-codes.md): item, lot, class, logistic unit.
         for path in ["01/:gtin/21/:serial", "01/:gtin/10/:lot", "01/:gtin", "00/:sscc", "01/:gtin/10/:lot/21/:serial"] {
             router.get(RouterPath(path)) { request, _ in try Self.page(request, env) }
@@ -43,15 +49,27 @@ public struct ProductRoutes: RouteGroup {
         }
     }
 
-    static func verification(_ request: Request, _ env: ServerEnvironment, bundle: Bool) async throws -> Response {
+    static func verification(_ request: Request, _ env: ServerEnvironment, bundle: Bool, cache: VerificationCache) async throws -> Response {
         let code = try code(request)
-        let (v, b) = try await env.blocking { try ProductVerifier.verify(code, in: env.ledger, now: env.clock()) }
-        guard bundle else { return .json(v.json, headers: noStore) }
-        guard let b, case .object(var doc) = b.json else {
-            throw APIError(.serviceUnavailable, "the ledger has no signed checkpoint yet, so there is nothing to prove against")
+        let body = try await env.blocking { () throws -> [UInt8] in
+            let key = VerificationCache.Key(code: code.canonical, bundle: bundle)
+            let now = env.clock()
+            let ledgerState = (size: try env.ledger.size(), checkpoint: try env.ledger.store.latestCheckpoint()?.size ?? 0)
+            if let hit = cache.lookup(key, size: ledgerState.size, checkpoint: ledgerState.checkpoint, now: now) { return hit }
+            let (v, b) = try ProductVerifier.verify(code, in: env.ledger, now: now)
+            let doc: JSONValue
+            if bundle {
+                guard let b, case .object(var d) = b.json else {
+                    throw APIError(.serviceUnavailable, "the ledger has no signed checkpoint yet, so there is nothing to prove against")
+                }
+                d["report"] = v.json
+                doc = .object(d)
+            } else { doc = v.json }
+            let bytes = try doc.canonical() + [0x0a]
+            cache.store(key, bytes, size: ledgerState.size, checkpoint: ledgerState.checkpoint, now: now)
+            return bytes
         }
-        doc["report"] = v.json
-        return .json(.object(doc), headers: noStore)
+        return .bytes(body, contentType: "application/json", headers: noStore)
     }
 
     static let noStore: HTTPFields = [.cacheControl: "no-store"]

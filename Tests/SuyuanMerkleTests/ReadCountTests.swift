@@ -31,6 +31,26 @@ import Testing
         }
     }
 
+    /// Many proofs at once: one read of each distinct node, the same proofs as one by one.
+    @Test func batchedInclusionProofsReadEachNodeOnce() throws {
+        let nodes = Self.tree.nodes
+        let n = Self.size
+        let indexes: [UInt64] = [999_999, 0, 1, 2, 511, 512, 524_287, 524_288, 777_777, 1_000_002, 1]
+        let one = CountingReader(nodes: nodes)
+        let separately = try indexes.map { try RFC6962.inclusionProof(index: $0, size: n, reader: one) }
+        #expect(one.calls == indexes.count)
+        let batch = CountingReader(nodes: nodes)
+        let together = try RFC6962.inclusionProofs(indexes: indexes, size: n, reader: batch)
+        #expect(together == separately)
+        #expect(batch.calls == 1)
+        #expect(Set(batch.lastIDs).count == batch.lastIDs.count)
+        #expect(batch.lastIDs.count < indexes.count * 2 * ceilLog2(n))
+        #expect(try RFC6962.inclusionProofs(indexes: [], size: n, reader: batch) == [])
+        #expect(throws: MerkleError.indexOutOfRange(index: n, size: n)) {
+            try RFC6962.inclusionProofs(indexes: [3, n], size: n, reader: batch)
+        }
+    }
+
     @Test func consistencyProofsReadOnce() throws {
         let (leaves, nodes, frontier) = Self.tree
         let n = Self.size

@@ -70,6 +70,16 @@ final class ProductLedger: @unchecked Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
 
+    /// Records a recall of the item by the operator, and signs a checkpoint over it.
+    func recall() throws {
+        var d = StepDetails()
+        d.reason = "melamine above the limit in lot NZ-2026-204"
+        let e = try EventBuilder.build(.recall, product: Self.item, time: systemClock().truncatedToMilliseconds, details: d)
+        let s = try Statement(kind: TraceKind.event, payload: EventBuilder.payload(e), signer: op.publicKey, time: systemClock()).sign(with: op)
+        _ = try ledger.appendAll([s])
+        try ledger.checkpoint(signer: try NoteSigner(name: origin, key: op))
+    }
+
     /// Changes the bonded zone recorded in the stored event body, as someone with the sqlite3 shell could.
     func tamperWithBondedZone() throws {
         let q = try DatabaseQueue(path: path)
@@ -111,6 +121,43 @@ func application(_ p: ProductLedger) -> some ApplicationProtocol {
                 #expect(String(buffer: r.body).contains("check digit"))
             }
             try await client.execute(uri: "/api/v1/products/verification", method: .get) { r in #expect(r.status == .badRequest) }
+        }
+    }
+
+    /// A verification is computed once and served again while the ledger stays as it was; any append
+    /// (here a recall) is in the very next answer.
+    @Test func verificationsAreCachedUntilTheLedgerGrows() async throws {
+        let p = try ProductLedger()
+        let clock = ManualClock(systemClock().truncatedToMilliseconds)
+        let config = ServerConfiguration(ledger: p.ledger, port: 0, clock: { clock.now })
+        try await buildApplication(config, routeGroups: [ProductRoutes(cacheLifetime: 60)]).test(.router) { client in
+            let uri = "/api/v1/products/verification?code=" + ProductLedger.item.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            func fetch() async throws -> [UInt8] {
+                try await client.execute(uri: uri, method: .get) { r in
+                    #expect(r.status == .ok)
+                    return Array(buffer: r.body)
+                }
+            }
+            let first = try await fetch()
+            // Tampering with the file underneath shows that the second answer is the cached one.
+            try p.tamperWithBondedZone()
+            #expect(try await fetch() == first)
+            // Past the lifetime it is computed again (and the tampering shows).
+            clock.now = clock.now.adding(seconds: 61)
+            let recomputed = try JSONValue.parse(try await fetch())
+            #expect(recomputed["verified"] == .bool(false))
+        }
+    }
+
+    @Test func aRecallAppendedAfterACachedVerificationShowsAtOnce() async throws {
+        let p = try ProductLedger()
+        try await application(p).test(.router) { client in
+            let uri = "/api/v1/products/verification?code=" + ProductLedger.item.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            let before = try await client.execute(uri: uri, method: .get) { r in try JSONValue.parse(Array(buffer: r.body)) }
+            #expect(before["recalled"] == .bool(false))
+            try p.recall()
+            let after = try await client.execute(uri: uri, method: .get) { r in try JSONValue.parse(Array(buffer: r.body)) }
+            #expect(after["recalled"] == .bool(true), "\(after["problems"] ?? .null)")
         }
     }
 
@@ -185,7 +232,8 @@ func application(_ p: ProductLedger) -> some ApplicationProtocol {
     @Test func theConsumerPageVerifiesInTheBrowserAndShowsTampering() async throws {
         let p = try ProductLedger()
         let port = PortBox()
-        let app = buildApplication(ServerConfiguration(ledger: p.ledger, port: 0), routeGroups: [ProductRoutes()]) { port.set($0) }
+        // No verification cache: the ledger file is tampered with underneath the running server.
+        let app = buildApplication(ServerConfiguration(ledger: p.ledger, port: 0), routeGroups: [ProductRoutes(cacheLifetime: 0)]) { port.set($0) }
         try await app.test(.live) { _ in
             let url = "http://127.0.0.1:\(port.get())/01/09421902960055/21/MP-000731"
             let dom = try await Self.offPool { try Self.browse(url, screenshot: "consumer-page-verified.png") }
@@ -198,6 +246,17 @@ func application(_ p: ProductLedger) -> some ApplicationProtocol {
             #expect(bad.contains(#"data-state="failed""#), "\(bad.suffix(2000))")
             #expect(bad.contains("inclusion proof"))
         }
+    }
+}
+
+/// A clock the test sets.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Timestamp
+    init(_ t: Timestamp) { value = t }
+    var now: Timestamp {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }
 

@@ -1,7 +1,11 @@
-// Load benchmark for `suyuan serve`: builds a ledger of --entries entries, starts the `suyuan` binary
-// built next to this tool as a second process on 127.0.0.1, and drives it over keep-alive connections.
-// Prints requests/s and p50/p99 latency for reads (entries, inclusion proofs, tiles) and submissions.
-// Usage: swift run -c release suyuan-load [--entries N] [--connections C] [--seconds S] [--submissions N]
+// Load benchmark for `suyuan serve`: builds a Suyuan ledger of --entries entries (a registered
+// enterprise, --products products with a five-event journey each, regulator notices for the rest),
+// starts the `suyuan` binary built next to this tool as a second process on 127.0.0.1, and drives it
+// over keep-alive connections. Prints requests/s and p50/p99 latency for product verification (each
+// product's first read, then repeated reads), entries, inclusion proofs, tiles and submissions, and the
+// submission rate against the in-process append rate measured in the same run.
+// Usage: swift run -c release suyuan-load [--entries N] [--products P] [--connections C] [--seconds S]
+//        [--submissions N]
 import Dispatch
 import Foundation
 import Synchronization
@@ -9,6 +13,7 @@ import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
 import SuyuanStore
+import SuyuanTrace
 
 #if canImport(Glibc)
 import Glibc
@@ -81,9 +86,11 @@ struct Figures {
     var statuses: [Int: Int] = [:]
 }
 
-/// Runs `next(connectionIndex, requestNumber)` on every connection until `stop()` says so.
+/// Runs `next(connectionIndex, requestNumber)` on every connection until `stop()` says so; returns
+/// the requests answered per second.
+@discardableResult
 func drive(_ name: String, port: Int, connections: Int, stop: @escaping @Sendable (Int, Double) -> Bool,
-           _ next: @escaping @Sendable (Int, Int) -> (String, String, [UInt8])) {
+           _ next: @escaping @Sendable (Int, Int) -> (String, String, [UInt8])) -> Double {
     let results = Mutex([Figures](repeating: Figures(), count: connections))
     // One thread per connection, all running at once (concurrentPerform would run only one per core).
     let group = DispatchGroup()
@@ -114,7 +121,8 @@ func drive(_ name: String, port: Int, connections: Int, stop: @escaping @Sendabl
     for f in all { for (k, v) in f.statuses { statuses[k, default: 0] += v } }
     func pct(_ p: Double) -> String { lat.isEmpty ? "-" : String(format: "%.2f ms", lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000) }
     let codes = statuses.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
-    print("\(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", Double(lat.count) / elapsed)) req/s   p50 \(pct(0.5))   p99 \(pct(0.99))   [\(codes)]")
+    print("\(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(String(format: "%8.0f", Double(lat.count) / elapsed)) req/s   p50 \(pct(0.5))   p99 \(pct(0.99))   [\(codes)]")
+    return Double(lat.count) / elapsed
 }
 
 enum Load {
@@ -125,6 +133,7 @@ enum Load {
             return def
         }
         let entries = option("--entries", 100_000)
+        let products = option("--products", 1_000)
         let connections = option("--connections", 16)
         let seconds = option("--seconds", 5)
         let submissions = option("--submissions", 4_000)
@@ -160,24 +169,68 @@ enum Load {
             return out.withLock { $0.map { $0! } }
         }
 
+        // A registered enterprise that records the products' journeys.
+        let enterprise = SecretKey(seed: [UInt8](repeating: 9, count: 32))!
+        let since = Validity(from: Timestamp(parsing: "2026-01-01T00:00:00Z")!)
+        func signed(_ kind: String, _ payload: JSONValue, by key: SecretKey) -> SignedStatement {
+            try! Statement(kind: kind, payload: payload, signer: key.publicKey, time: systemClock()).sign(with: key)
+        }
+        let registry = [
+            signed(TraceKind.body, try RegistryPayload.body(id: "ENT-LOAD", name: "Load Test Trading Co.", region: .GD, type: .enterprise, validity: since), by: regs[0]),
+            signed(TraceKind.keyBinding, try RegistryPayload.keyBinding(body: "ENT-LOAD", key: enterprise.publicKey, role: "operator", validity: since), by: regs[0]),
+        ]
+        func code(_ p: Int) -> String { "https://id.gs1.org/01/09506000134352/21/LOAD-\(p)" }
+        /// Product `p`'s journey: commissioned in New Zealand, shipped, received in Nansha, released, delivered.
+        func journey(_ p: Int) -> [SignedStatement] {
+            var d = StepDetails()
+            d.originCountry = "NZ"; d.lot = "LOAD-LOT-\(p / 10)"; d.zone = .nansha; d.declaration = "5300\(p)"
+            let start = systemClock().adding(seconds: -7 * 86400)
+            let steps: [JourneyStepKind] = [.commission, .ship, .enterBonded, .release, .deliver]
+            return steps.enumerated().map { k, step in
+                let e = try! EventBuilder.build(step, product: code(p), time: start.adding(seconds: Int64(k) * 86400), details: d)
+                return signed(TraceKind.event, EventBuilder.payload(e), by: enterprise)
+            }
+        }
+        let productEntries = Array((0..<products).map(journey).joined())
+
         let ledgerPath = dir + "/load.ledger"
         let passphrase = "load benchmark passphrase"
         do {
             let store = try SQLiteLedgerStore(path: ledgerPath, create: true)
             let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: systemClock()).sign(with: op)
-            let ledger = try Ledger.create(in: store, genesis: g)
-            var done = 1
+            let ledger = try Ledger.create(in: store, genesis: g, rules: .suyuan)
+            _ = try ledger.appendAll(registry)
+            // The products' events spread evenly through the notices.
+            var done = Int(try ledger.size()), nextProduct = 0
+            let fill = max(0, entries - done - productEntries.count)
             while done < entries {
                 let n = min(5_000, entries - done)
-                _ = try ledger.appendAll(notices(n, tag: "Seed \(done)"))
+                let events = min(productEntries.count - nextProduct, (productEntries.count * n + fill - 1) / max(1, fill))
+                let batch = Array(productEntries[nextProduct..<nextProduct + events]) + notices(n - events, tag: "Seed \(done)")
+                _ = try ledger.appendAll(batch)
+                nextProduct += events
                 done += n
             }
+            precondition(nextProduct == productEntries.count, "--entries \(entries) is too small for \(products) products")
             // The operator key file (cheapest Argon2id the format allows), so the server signs checkpoints.
             let kf = try KeyFile.seal(op, name: origin, passphrase: Array(passphrase.utf8), opslimit: 1, memlimit: 1 << 20)
             let keyPath = dir + "/operator.key"
             _ = FileManager.default.createFile(atPath: keyPath, contents: Data(kf.encoded()), attributes: [.posixPermissions: 0o600])
             try store.setSetting("operator_key_path", keyPath)
             try ledger.checkpoint(signer: NoteSigner(name: origin, key: op))
+        }
+
+        // The in-process append rate the submissions are compared with: the same kind of statements
+        // appended to a fresh ledger in batches of the server's size (512).
+        let inProcessRate: Double
+        do {
+            let store = try SQLiteLedgerStore(path: dir + "/append.ledger", create: true)
+            let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: systemClock()).sign(with: op)
+            let ledger = try Ledger.create(in: store, genesis: g, rules: .suyuan)
+            let batch = notices(submissions, tag: "In-process \(getpid())")
+            let t = now()
+            for start in stride(from: 0, to: batch.count, by: 512) { _ = try ledger.appendAll(Array(batch[start..<min(start + 512, batch.count)])) }
+            inProcessRate = Double(batch.count) / (now() - t)
         }
 
         // MARK: The server: a second process
@@ -204,11 +257,21 @@ enum Load {
             if let m = seen.firstMatch(of: #/:(\d+)/\n/#) { port = Int(m.1)! }
         }
 
-        print("suyuan-load: \(cores) cores, ledger of \(entries) entries, server pid \(server.processIdentifier) on 127.0.0.1:\(port), \(connections) connections")
+        print("suyuan-load: \(cores) cores, ledger of \(entries) entries (\(products) products), server pid \(server.processIdentifier) on 127.0.0.1:\(port), \(connections) connections")
         let size = UInt64(entries)
         let duration = Double(seconds)
         let timed: @Sendable (Int, Double) -> Bool = { _, t in t >= duration }
 
+        // Product verification: each product's first read computes it, repeated reads are served from
+        // the server's verification cache until the ledger grows.
+        let perConnectionProducts = max(1, products / connections)
+        let verificationPaths = (0..<products).map { "/api/v1/products/verification?code=" + code($0).addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
+        drive("GET verification (first read)", port: port, connections: connections, stop: { i, _ in i >= perConnectionProducts }) { c, i in
+            ("GET", verificationPaths[(c * perConnectionProducts + i) % products], [])
+        }
+        drive("GET verification (repeated)", port: port, connections: connections, stop: timed) { c, i in
+            ("GET", verificationPaths[(c &* 7919 &+ i &* 104_729) % min(products, perConnectionProducts * connections)], [])
+        }
         drive("GET /api/v1/entries/{i}", port: port, connections: connections, stop: timed) { c, i in
             ("GET", "/api/v1/entries/\(UInt64(c &* 7919 &+ i &* 104_729) % size)", [])
         }
@@ -219,11 +282,16 @@ enum Load {
             ("GET", "/tile/0/" + String(format: "%03d", (c * 31 + i) % max(1, min(1000, entries / 256))), [])
         }
 
-        // Submissions: pre-signed, distinct notices, split over the connections.
-        let toSubmit = notices(submissions, tag: "Load \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }
-        let perConnection = max(1, submissions / connections)
-        drive("POST /api/v1/statements", port: port, connections: connections, stop: { i, _ in i >= perConnection }) { c, i in
-            ("POST", "/api/v1/statements", toSubmit[(c * perConnection + i) % toSubmit.count])
+        // Submissions: pre-signed, distinct notices, split over the connections; more connections make
+        // bigger batches (one commit and one checkpoint each).
+        print(String(format: "in-process append (batches of 512)       %8.0f statements/s", inProcessRate))
+        for conns in [connections, 4 * connections] {
+            let toSubmit = notices(submissions, tag: "Load \(conns) \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }
+            let perConnection = max(1, submissions / conns)
+            let rate = drive("POST /api/v1/statements (\(conns) conns)", port: port, connections: conns, stop: { i, _ in i >= perConnection }) { c, i in
+                ("POST", "/api/v1/statements", toSubmit[(c * perConnection + i) % toSubmit.count])
+            }
+            print(String(format: "    = %.1f %% of the in-process append rate (target ≥ 50 %%)", 100 * rate / inProcessRate))
         }
         // One submitter alone: every request is its own commit (and checkpoint).
         let lone = notices(200, tag: "Lone \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }

@@ -58,6 +58,12 @@ final class BenchLedger {
     /// `benchNow` (inside the ledger's 30-day window), as a steady stream of submissions would be.
     private var nextTime = benchNow.adding(seconds: -29 * 86400)
 
+    /// Opens the ledger a previous run kept at `path` (`--keep`), for timing reads again without refilling.
+    init(reopening path: String) throws {
+        self.path = path
+        ledger = try Ledger(opening: try SQLiteLedgerStore(path: path), rules: .suyuan, clock: { benchNow })
+    }
+
     init(path: String) throws {
         self.path = path
         try? FileManager.default.removeItem(atPath: path)

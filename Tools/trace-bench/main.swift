@@ -19,7 +19,8 @@
 //   case and one product with 10 events. Prints how long filling took, then times ProductVerifier.verify
 //   for both products against the one-second target. Use a smaller --entries for a quick run.
 // --mode all (the default) runs both. --runs overrides the number of timed runs (after one warm-up);
-// --keep keeps the ledger files in --dir.
+// --keep keeps the ledger files in --dir; --mode reuse times the reads again on the ledger a
+// `--mode ledger --keep` run left in --dir.
 import Dispatch
 import Foundation
 import SuyuanCrypto
@@ -37,8 +38,8 @@ func value(_ name: String) -> String? {
 }
 func option(_ name: String, _ def: Int) -> Int { value(name).flatMap { Int($0.replacingOccurrences(of: "_", with: "")) } ?? def }
 let mode = value("--mode") ?? "all"
-guard ["registry", "ledger", "all"].contains(mode) else {
-    FileHandle.standardError.write(Data("--mode must be registry, ledger or all\n".utf8))
+guard ["registry", "ledger", "all", "reuse"].contains(mode) else {
+    FileHandle.standardError.write(Data("--mode must be registry, ledger, all or reuse\n".utf8))
     exit(2)
 }
 let entryCount = option("--entries", 1_000_000)
@@ -47,9 +48,11 @@ let attestationCount = option("--attestations", 100)
 let runsOverride = value("--runs").flatMap { Int($0) }
 let keep = args.contains("--keep")
 let dir = value("--dir") ?? NSTemporaryDirectory() + "suyuan-trace-bench-\(getpid())"
-try? FileManager.default.removeItem(atPath: dir)
-try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-defer { if !keep { try? FileManager.default.removeItem(atPath: dir) } }
+if mode != "reuse" {
+    try? FileManager.default.removeItem(atPath: dir)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+}
+defer { if !keep && mode != "reuse" { try? FileManager.default.removeItem(atPath: dir) } }
 
 // MARK: Measuring
 
@@ -192,6 +195,16 @@ if mode == "registry" || mode == "all" {
 
 // MARK: 2. A big product in a big ledger
 
+let big = try ProductCode(parsing: item("SN-BIG")), small = try ProductCode(parsing: item("SN-SMALL"))
+
+if mode == "reuse" {
+    // The ledger of an earlier `--mode ledger --keep` run in --dir: only the reads are timed again.
+    let bl = try BenchLedger(reopening: dir + "/big.db")
+    print("\n2. Reopened \(bl.path): \(try bl.ledger.size()) entries")
+    try verifyRuns(big, in: bl, runs: runsOverride ?? 10, target: 1000, label: "product SN-BIG")
+    try verifyRuns(small, in: bl, runs: runsOverride ?? 50, target: 1000, label: "product with ~10 events")
+}
+
 if mode == "ledger" || mode == "all" {
     print("\n2. A product with \(readings) events in a ledger of \(entryCount) entries")
     let bl = try BenchLedger(path: dir + "/big.db")
@@ -201,7 +214,6 @@ if mode == "ledger" || mode == "all" {
     let registry = try bl.registry()
 
     // The two measured products, their attestations and their events (the events spread through the fill).
-    let big = try ProductCode(parsing: item("SN-BIG")), small = try ProductCode(parsing: item("SN-SMALL"))
     try bl.signAndAppend(try attestationDrafts(for: lot("LOT-BIG"), count: 3, bodies: 3, fixture: fixture, registry: registry, rng: &rng).drafts
                          + attestationDrafts(for: lot("LOT-SMALL"), count: 2, bodies: 2, fixture: fixture, registry: registry, rng: &rng).drafts)
     let carrier = fixture.enterprises[1]

@@ -1,0 +1,69 @@
+import Testing
+import SuyuanCrypto
+import SuyuanFormats
+import SuyuanLedger
+import SuyuanStore
+import SuyuanTrace
+
+/// The registry a long-lived reader keeps (the ledger's cached state) and the registry entries a
+/// product's bundle carries.
+@Suite struct RegistryCacheTests {
+    /// The registry read through the ledger's cache equals a full replay, also after another process
+    /// (here: a second `Ledger` on the same SQLite file) appended registry facts.
+    @Test func theCachedRegistryCatchesUpWithEntriesAppendedElsewhere() throws {
+        let b = try Bay()
+        let reader = TraceReader(ledger: b.world.ledger)
+        let before = try reader.registry()
+        #expect(before.bodies.keys.sorted() == ["CNAS", "HK-LAB", "HKAS", "MO-LAB"])
+
+        let other = try Ledger(opening: try SQLiteLedgerStore(path: b.world.dir + "/ledger.db"), rules: .suyuan, clock: { b.world.now })
+        let hk = b.world.regulator(.HK)
+        let appended = try other.appendAll([
+            try Statement(kind: TraceKind.body, payload: try RegistryPayload.body(
+                id: "HK-LAB-2", name: "Second laboratory", region: .HK, type: .lab, accreditedBy: "HKAS", accreditation: "ACC-2",
+                scope: [try ScopeItem(parsing: Bay.food)], validity: Validity(from: time("2024-01-01"))),
+                          signer: hk.publicKey, time: b.world.now).sign(with: hk),
+            try Statement(kind: TraceKind.status, payload: RegistryPayload.status(body: "HK-LAB", status: .suspended, effective: time("2026-05-01")),
+                          signer: hk.publicKey, time: b.world.now).sign(with: hk),
+        ])
+
+        let after = try reader.registry()
+        #expect(after.bodies["HK-LAB-2"]?.index == appended[0].index)
+        #expect(after.bodies["HK-LAB"]?.history.map(\.index) == [appended[1].index])
+        #expect(after == reader.registry(replaying: try reader.entries(Registry.term)))
+        // The copy handed out earlier is a value: it did not change.
+        #expect(before.bodies["HK-LAB-2"] == nil)
+    }
+
+    /// A bundle carries the registry entries about the bodies and keys its verdicts and signer names
+    /// depend on, and every agreement and policy — not the facts about unrelated bodies and keys.
+    @Test func aBundleCarriesTheRegistryEntriesItsVerdictsNeedAndNoOthers() throws {
+        let (w, b) = try BundleTests.world()
+        try w.setStatus("MO-LAB", .MO, .suspended, effective: "2026-05-01")
+        try w.setStatus("HK-LAB", .HK, .active, scope: Bay.food, effective: "2026-05-01")
+        try w.ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        let (_, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
+        let carried = Set(try #require(bundle).material.entries.keys)
+
+        // Classify every registry entry by what its payload names.
+        var needed = Set<UInt64>(), unrelated = Set<UInt64>()
+        let relatedBodies: Set = ["HK-LAB", "HKAS"], relatedKeys = [DIDKey.encode(b.inspector.publicKey)]
+        for e in try TraceReader(ledger: w.ledger).entries(Registry.term) {
+            let p = e.statement.payload.objectValue ?? [:]
+            let related: Bool
+            switch e.statement.kind {
+            case TraceKind.body: related = relatedBodies.contains(p["id"]!.stringValue!)
+            case TraceKind.status: related = relatedBodies.contains(p["body"]!.stringValue!)
+            case TraceKind.keyBinding: related = relatedKeys.contains(p["key"]!.stringValue!)
+            default: related = true  // agreements and policies concern every verdict
+            }
+            if related { needed.insert(e.index) } else { unrelated.insert(e.index) }
+        }
+        #expect(needed.count == 6)  // HKAS, HK-LAB, two agreements, the inspector's binding, HK-LAB's status change
+        #expect(needed.isSubset(of: carried), "missing \(needed.subtracting(carried).sorted())")
+        #expect(unrelated.isDisjoint(with: carried), "unrelated \(unrelated.intersection(carried).sorted())")
+        // And the bundle still verifies offline with the same verdicts.
+        let offline = try ProductBundle(parsing: try bundle!.json.canonical()).verify(trusting: [BundleTests.operatorKey], now: w.now)
+        #expect(offline.verified, "\(offline.problems)")
+    }
+}
