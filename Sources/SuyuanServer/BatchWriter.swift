@@ -59,6 +59,34 @@ final class BatchWriter: Sendable {
         }
     }
 
+    /// Appends all of `statements` in one transaction of their own, or none of them (throws the first
+    /// refusal, naming its position); on the writer's queue, between group commits.
+    func submitAll(_ statements: [SignedStatement]) async throws -> (appended: [Appended], checkpoint: [UInt8]?) {
+        try await withCheckedThrowingContinuation { c in
+            queue.async {
+                c.resume(with: Result {
+                    let appended = try self.ledger.appendAll(statements)
+                    self.metrics.recordBatch(statements: statements.count, appended: appended.count)
+                    return (appended, self.signCheckpoint())
+                })
+            }
+        }
+    }
+
+    /// Signs a checkpoint over what was just committed, when an operator signer is configured.
+    private func signCheckpoint() -> [UInt8]? {
+        guard let signer else { return nil }
+        do {
+            let cp = try ledger.checkpoint(signer: signer)
+            checkpoints.remember(size: cp.size, note: cp.note)
+            return cp.note
+        } catch {
+            // The entries are committed; only the checkpoint is missing. Say so, answer anyway.
+            logger.error("no checkpoint signed after a commit: \(error)")
+            return nil
+        }
+    }
+
     private func drain() {
         while true {
             let batch = state.withLock { s -> [Pending] in
@@ -84,17 +112,7 @@ final class BatchWriter: Sendable {
         }
         let appended = results.count(where: { if case .success = $0 { true } else { false } })
         metrics.recordBatch(statements: batch.count, appended: appended)
-        var note: [UInt8]?
-        if appended > 0, let signer {
-            do {
-                let cp = try ledger.checkpoint(signer: signer)
-                checkpoints.remember(size: cp.size, note: cp.note)
-                note = cp.note
-            } catch {
-                // The entries are committed; only the checkpoint is missing. Say so, answer anyway.
-                logger.error("no checkpoint signed after a commit: \(error)")
-            }
-        }
+        let note = appended > 0 ? signCheckpoint() : nil
         for (p, r) in zip(batch, results) {
             p.continuation.resume(returning: Committed(result: r, checkpoint: note))
         }

@@ -21,6 +21,7 @@ struct LedgerRoutes: RouteGroup {
     func register(on router: Router<ServerContext>, environment env: ServerEnvironment) {
         let api = router.group("api/v1")
         api.post("statements") { request, _ in try await submit(request) }
+        api.post("statements/batch") { request, _ in try await submitAll(request) }
         api.get("checkpoint") { _, _ in try await Self.checkpointResponse(env) }
         api.get("entries") { request, _ in try await entries(request, env) }
         api.get("entries/:index") { request, context in try await entry(request, context, env) }
@@ -54,6 +55,50 @@ struct LedgerRoutes: RouteGroup {
             h[.location] = "/api/v1/entries/\(a.index)"
             return .json(.object(o), status: .created, headers: h)
         }
+    }
+
+    /// `{"statements":[envelope, …]}`: all appended in one transaction, or none (the first refusal,
+    /// naming its position, with the status a single submission would get).
+    private func submitAll(_ request: Request) async throws -> Response {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > Self.maxBatchBytes {
+            throw Self.batchTooLarge(declared)
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: Self.maxBatchBytes) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            throw Self.batchTooLarge(nil)
+        }
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(Array(buffer: body)) } catch {
+            throw APIError.badRequest("the request body is not valid JSON: \(error)")
+        }
+        guard let list = doc.objectValue?["statements"]?.arrayValue, doc.objectValue?.count == 1, !list.isEmpty else {
+            throw APIError.badRequest("send {\"statements\":[…]} with 1 to \(Self.maxBatchStatements) DSSE envelopes as written by `suyuan sign`")
+        }
+        guard list.count <= Self.maxBatchStatements else {
+            throw APIError(.contentTooLarge, "\(list.count) statements in one batch; at most \(Self.maxBatchStatements)")
+        }
+        var statements: [SignedStatement] = []
+        for (i, item) in list.enumerated() {
+            do { statements.append(try SignedStatement(envelope: try item.canonical())) } catch let e as LedgerError {
+                throw APIError.refusal(.malformed("statement \(i + 1) of \(list.count): \(e.description)"))
+            }
+        }
+        do {
+            let (appended, note) = try await writer.submitAll(statements)
+            var o: [String: JSONValue] = ["appended": .array(appended.map { .object(["index": .number(Double($0.index)), "leafHash": .string($0.leafHash.hex)]) })]
+            if let note { o["checkpoint"] = .string(String(decoding: note, as: UTF8.self)) }
+            return .json(.object(o), status: .created)
+        } catch let e as LedgerError {
+            throw APIError.refusal(e)
+        }
+    }
+
+    /// The largest batch body, and the most statements in one batch.
+    static let maxBatchBytes = 32 << 20
+    static let maxBatchStatements = 10_000
+
+    private static func batchTooLarge(_ declared: Int?) -> APIError {
+        APIError(.contentTooLarge, "the request body\(declared.map { " (\($0) bytes)" } ?? "") is larger than the \(maxBatchBytes)-byte limit for a batch of statements")
     }
 
     private static func tooLarge(_ declared: Int?) -> APIError {

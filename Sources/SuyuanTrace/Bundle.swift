@@ -20,43 +20,16 @@ public struct ProductBundle: Sendable {
     }
 
     public var json: JSONValue {
-        .object([
-            "format": .string(Self.format), "code": .string(code.canonical), "createdAt": .string(createdAt.millisecondString),
-            "checkpoint": .string(String(decoding: material.checkpoint, as: UTF8.self)),
-            "entries": .array(material.entries.keys.sorted().map { i in
-                .object(["index": .number(Double(i)), "entry": .string(Base64.encode(material.entries[i]!)),
-                         "proof": .array((material.proofs[i] ?? []).map { .string(Base64.encode($0.bytes)) })])
-            }),
-        ])
+        .object(material.json.merging(["format": .string(Self.format), "code": .string(code.canonical),
+                                       "createdAt": .string(createdAt.millisecondString)]) { $1 })
     }
 
     /// Parses a bundle file; every malformed part is named.
     public init(parsing bytes: [UInt8]) throws(LedgerError) {
-        guard bytes.count <= Self.maxBytes else { throw .malformed("the bundle is larger than \(Self.maxBytes) bytes") }
-        let v: JSONValue
-        do { v = try JSONValue.parse(bytes) } catch { throw .malformed("the bundle is not valid JSON: \(error)") }
-        let f = try Fields(v, "bundle", allowed: ["format", "code", "createdAt", "checkpoint", "entries", "report"])
-        guard try f.string("format") == Self.format else { throw .malformed("bundle format must be \(Self.format)") }
+        let f = try ProofMaterial.fields(bytes, "bundle", maxBytes: Self.maxBytes, format: Self.format, more: ["code", "createdAt", "report"])
         do { code = try ProductCode(parsing: try f.string("code", maxLength: 512)) } catch { throw .malformed("bundle code: \(error)") }
         createdAt = try f.time("createdAt")
-        let cp = Array(try f.string("checkpoint", maxLength: 16 << 10).utf8)
-        var entries: [UInt64: [UInt8]] = [:], proofs: [UInt64: [Hash]] = [:]
-        for (n, item) in try f.array("entries", maxCount: 1_000_000).enumerated() {
-            let e = try Fields(item, "bundle entries[\(n)]", allowed: ["index", "entry", "proof"])
-            guard let i = e.object["index"]?.integerValue, i >= 0 else { throw .malformed("bundle entries[\(n)].index must be a non-negative integer") }
-            guard let b = Base64.decode(try e.string("entry", maxLength: Statement.maxBytes * 3)) else { throw .malformed("bundle entries[\(n)].entry is not base64") }
-            var proof: [Hash] = []
-            for p in try e.array("proof", maxCount: 64) {
-                guard let s = p.stringValue, let d = Base64.decode(s), let h = Hash(bytes: d) else {
-                    throw .malformed("bundle entries[\(n)].proof must hold base64 32-byte hashes")
-                }
-                proof.append(h)
-            }
-            guard entries[UInt64(i)] == nil else { throw .malformed("bundle entry \(i) appears twice") }
-            entries[UInt64(i)] = b
-            proofs[UInt64(i)] = proof
-        }
-        material = ProofMaterial(checkpoint: cp, entries: entries, proofs: proofs)
+        material = try ProofMaterial(f, "bundle")
     }
 
     /// Verifies the bundle offline: the checkpoint with `trusted` keys, every entry's inclusion and
@@ -92,6 +65,62 @@ public struct ProductBundle: Sendable {
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         v.offlineBundleCreatedAt = createdAt
         return v
+    }
+}
+
+/// Every entry indexed under one term (`registry`, `attestation:ID`, `product:CODE`, …) with its
+/// inclusion proof in one signed checkpoint, and the genesis (see `Specs/bundle.md` §term bundles): what a
+/// remote reader needs to use those entries without trusting the server that sent them.
+public struct TermBundle: Sendable {
+    public static let format = "suyuan-term-bundle/v1"
+    /// The most entries one term bundle holds.
+    public static let maxEntries = 200_000
+
+    public let term: String
+    public let material: ProofMaterial
+
+    public init(term: String, material: ProofMaterial) { self.term = term; self.material = material }
+
+    /// The bundle of `term` in `ledger`'s latest signed checkpoint (entries appended after it are left out).
+    public static func build(_ term: String, in ledger: Ledger) throws -> TermBundle {
+        guard let (size, note) = try ledger.store.latestCheckpoint() else {
+            throw LedgerError.state("the ledger has no signed checkpoint yet; run `suyuan checkpoint`")
+        }
+        var stored = try ledger.store.entries(withTerm: term).filter { $0.index < size }
+        guard stored.count < maxEntries else {
+            throw LedgerError.malformed("\(stored.count) entries are indexed under \(term), more than the \(maxEntries) a term bundle holds")
+        }
+        if stored.first?.index != 0, let g = try ledger.store.entry(at: 0) { stored.insert(g, at: 0) }
+        let indexes = stored.map(\.index)
+        let proofs = try RFC6962.inclusionProofs(indexes: indexes, size: size, reader: ledger.store)
+        return TermBundle(term: term, material: ProofMaterial(
+            checkpoint: note, entries: Dictionary(uniqueKeysWithValues: stored.map { ($0.index, $0.bytes) }),
+            proofs: Dictionary(uniqueKeysWithValues: zip(indexes, proofs))))
+    }
+
+    public var json: JSONValue {
+        .object(material.json.merging(["format": .string(Self.format), "term": .string(term)]) { $1 })
+    }
+
+    public init(parsing bytes: [UInt8]) throws(LedgerError) {
+        let f = try ProofMaterial.fields(bytes, "term bundle", maxBytes: ProductBundle.maxBytes * 4, format: Self.format, more: ["term"])
+        term = try f.string("term", maxLength: 600)
+        material = try ProofMaterial(f, "term bundle")
+    }
+
+    /// Checks the checkpoint with `trusted` keys and every entry (inclusion, signature), and that every
+    /// entry but the genesis is indexed under the term by `rules`. Returns the verified checkpoint and
+    /// the entries under the term (the genesis left out) in ledger order; throws naming the first failure. A server can leave
+    /// entries out of a bundle: it proves the entries it holds, not that none is missing.
+    public func verify(trusting trusted: [VerifierKey], rules: RuleBook = .suyuan) throws -> (VerifiedCheckpoint, [Entry]) {
+        let (cp, parsed, failures) = material.verify(trusting: trusted)
+        if let f = failures.first { throw LedgerError.corrupt("term bundle for \(term): \(f)") }
+        guard let cp else { throw LedgerError.corrupt("term bundle for \(term): the checkpoint does not verify") }
+        let entries = parsed.sorted { $0.key < $1.key }.map(\.value).filter { $0.index > 0 }
+        for e in entries where !rules.terms(e.statement).contains(term) {
+            throw LedgerError.corrupt("term bundle for \(term): entry \(e.index) (\(e.statement.kind)) is not indexed under \(term)")
+        }
+        return (cp, entries)
     }
 }
 

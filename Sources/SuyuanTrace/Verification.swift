@@ -16,6 +16,48 @@ public struct ProofMaterial: Sendable {
         self.checkpoint = checkpoint; self.entries = entries; self.proofs = proofs
     }
 
+    /// The bundle fields (`Specs/bundle.md`): the checkpoint note and the entries, ascending, each
+    /// with its base64 bytes and proof.
+    var json: [String: JSONValue] {
+        ["checkpoint": .string(String(decoding: checkpoint, as: UTF8.self)),
+         "entries": .array(entries.keys.sorted().map { i in
+             .object(["index": .number(Double(i)), "entry": .string(Base64.encode(entries[i]!)),
+                      "proof": .array((proofs[i] ?? []).map { .string(Base64.encode($0.bytes)) })])
+         })]
+    }
+
+    /// The top-level fields of a bundle document of `format`, allowing `more` besides the checkpoint
+    /// and entries.
+    static func fields(_ bytes: [UInt8], _ what: String, maxBytes: Int, format: String, more: Set<String>) throws(LedgerError) -> Fields {
+        guard bytes.count <= maxBytes else { throw .malformed("the \(what) is larger than \(maxBytes) bytes") }
+        let v: JSONValue
+        do { v = try JSONValue.parse(bytes) } catch { throw .malformed("the \(what) is not valid JSON: \(error)") }
+        let f = try Fields(v, what, allowed: more.union(["format", "checkpoint", "entries"]))
+        guard try f.string("format") == format else { throw .malformed("\(what) format must be \(format)") }
+        return f
+    }
+
+    /// Parses the checkpoint and entries of a bundle document; every malformed part is named.
+    init(_ f: Fields, _ what: String) throws(LedgerError) {
+        checkpoint = Array(try f.string("checkpoint", maxLength: 16 << 10).utf8)
+        entries = [:]; proofs = [:]
+        for (n, item) in try f.array("entries", maxCount: 1_000_000).enumerated() {
+            let e = try Fields(item, "\(what) entries[\(n)]", allowed: ["index", "entry", "proof"])
+            guard let i = e.object["index"]?.integerValue, i >= 0 else { throw .malformed("\(what) entries[\(n)].index must be a non-negative integer") }
+            guard let b = Base64.decode(try e.string("entry", maxLength: Statement.maxBytes * 3)) else { throw .malformed("\(what) entries[\(n)].entry is not base64") }
+            var proof: [Hash] = []
+            for p in try e.array("proof", maxCount: 64) {
+                guard let s = p.stringValue, let d = Base64.decode(s), let h = Hash(bytes: d) else {
+                    throw .malformed("\(what) entries[\(n)].proof must hold base64 32-byte hashes")
+                }
+                proof.append(h)
+            }
+            guard entries[UInt64(i)] == nil else { throw .malformed("\(what) entry \(i) appears twice") }
+            entries[UInt64(i)] = b
+            proofs[UInt64(i)] = proof
+        }
+    }
+
     /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof and
     /// signature; returns the verified checkpoint, the parsed entries and every failure, each a
     /// sentence. `parsed` may hold entries already parsed from these very bytes (they are not parsed

@@ -29,6 +29,7 @@ public struct ProductRoutes: RouteGroup {
             router.get(RouterPath("qr/" + path)) { request, _ in try Self.qr(request) }
         }
         router.get("assets/:name") { _, context in try Self.asset(context.parameters.get("name") ?? "") }
+        router.get("api/v1/bundles") { request, _ in try await Self.termBundle(request, env) }
     }
 
     /// The product code in `?code=` (any accepted form), canonicalised; 400 with the parser's reason.
@@ -73,6 +74,23 @@ public struct ProductRoutes: RouteGroup {
     }
 
     static let noStore: HTTPFields = [.cacheControl: "no-store"]
+
+    /// Every entry indexed under `?term=` (`registry`, `attestation:ID`, `product:CODE`) with its proof in
+    /// the latest checkpoint, and the genesis: what a remote CLI uses without trusting this server.
+    static func termBundle(_ request: Request, _ env: ServerEnvironment) async throws -> Response {
+        let values = request.uri.queryParameters.filter { $0.key == "term" }.map { String($0.value) }
+        guard values.count == 1, let term = values.first, !term.isEmpty, term.utf8.count <= 600 else {
+            throw APIError.badRequest("give the index term once as ?term=…, e.g. ?term=registry or ?term=attestation:urn:uuid:…")
+        }
+        let bundle = try await env.blocking { () throws -> TermBundle in
+            do { return try TermBundle.build(term, in: env.ledger) } catch let e as LedgerError {
+                if case .state(let s) = e { throw APIError(.serviceUnavailable, s) }
+                if case .malformed(let s) = e { throw APIError(.contentTooLarge, s) }
+                throw e
+            }
+        }
+        return .json(bundle.json, headers: noStore)
+    }
 
     /// The consumer page: the browser fetches the bundle and verifies it itself.
     static func page(_ request: Request, _ env: ServerEnvironment) throws -> Response {

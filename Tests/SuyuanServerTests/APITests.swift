@@ -44,6 +44,37 @@ struct APITests {
         }
     }
 
+    @Test("a batch is appended all together, in order, or not at all")
+    func batch() async throws {
+        let t = try TestLedger()
+        let app = buildApplication(t.configuration())
+        @Sendable func body(_ statements: [SignedStatement]) throws -> [UInt8] {
+            try JSONValue.object(["statements": .array(try statements.map { try JSONValue.parse(Fixture.envelope($0)) })]).canonical()
+        }
+        try await app.test(.router) { client in
+            let good = (1...3).map { Fixture.notice($0, at: t.clock.current) }
+            let stranger = Fixture.notice(4, by: Fixture.stranger, at: t.clock.current)
+            let refused = try await client.post("/api/v1/statements/batch", try body(good + [stranger]))
+            #expect(refused.status == .forbidden)
+            #expect(refused.json["error"]?.stringValue?.contains("statement 4 of 4") == true, "\(refused.text)")
+            #expect(try t.ledger.size() == 1)
+
+            let r = try await client.post("/api/v1/statements/batch", try body(good))
+            #expect(r.status == .created)
+            #expect(r.json["appended"]?.arrayValue?.map { $0["index"]?.integerValue } == [1, 2, 3])
+            let note = try #require(r.json["checkpoint"]?.stringValue)
+            #expect(try Checkpoint.verify(Array(note.utf8), trusting: [Fixture.operatorVerifier]).checkpoint.size == 4)
+
+            let again = try await client.post("/api/v1/statements/batch", try body([Fixture.notice(5, at: t.clock.current), good[0]]))
+            #expect(again.status == .conflict)
+            #expect(try t.ledger.size() == 4)
+            for bad in [Array("[]".utf8), Array(#"{"statements":[]}"#.utf8), Array(#"{"statements":[{"payload":"x"}]}"#.utf8), Array("not json".utf8)] {
+                let b = try await client.post("/api/v1/statements/batch", bad)
+                #expect(b.status == .badRequest, "\(String(decoding: bad, as: UTF8.self)): \(b.text)")
+            }
+        }
+    }
+
     @Test("without an operator signer, submissions are answered without a checkpoint")
     func submitWithoutSigner() async throws {
         let t = try TestLedger()

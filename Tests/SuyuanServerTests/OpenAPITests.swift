@@ -65,11 +65,12 @@ struct OpenAPITests {
         let spec = try Self.spec()
         #expect(spec["openapi"]?.stringValue == "3.1.0")
         let ops = try Self.operations(spec)
-        #expect(ops.count == 27)
+        #expect(ops.count == 29)
         let t = try TestLedger(entries: 300)
         let witness = try WitnessTests.makeWitness(t.dir)
         let app = buildApplication(t.configuration(witness: witness), routeGroups: [ProductRoutes()])
         let valid = Fixture.envelope(Fixture.notice(999, at: t.clock.current))
+        let validBatch = try JSONValue.object(["statements": .array([try JSONValue.parse(Fixture.envelope(Fixture.notice(998, at: t.clock.current)))])]).canonical()
         try await app.test(.router) { client in
             func check(_ op: Operation, _ uri: String, _ body: [UInt8]?) async throws -> Int {
                 let r = try await client.execute(uri: uri, method: op.method, body: body.map { ByteBuffer(bytes: $0) })
@@ -84,9 +85,9 @@ struct OpenAPITests {
             }
             for op in ops {
                 let code = try await check(op, op.uri, op.body)
-                if op.template == "/api/v1/statements" {
+                if op.template == "/api/v1/statements" || op.template == "/api/v1/statements/batch" {
                     #expect(code >= 400, "the documented example envelope is not validly signed")
-                    #expect(try await check(op, op.uri, valid) == 201)
+                    #expect(try await check(op, op.uri, op.template == "/api/v1/statements" ? valid : validBatch) == 201)
                 } else if op.template != "/add-checkpoint" {
                     #expect(code == 200, "\(op) example: \(code)")
                 }
@@ -97,11 +98,11 @@ struct OpenAPITests {
     @Test("every route the server registers is documented")
     func routesAreDocumented() throws {
         let documented = Set(try #require(Self.spec()["paths"]?.objectValue).keys)
-        let served = ["/api/v1/statements", "/api/v1/checkpoint", "/api/v1/entries", "/api/v1/entries/{index}", "/api/v1/proofs/inclusion",
+        let served = ["/api/v1/statements", "/api/v1/statements/batch", "/api/v1/checkpoint", "/api/v1/entries", "/api/v1/entries/{index}", "/api/v1/proofs/inclusion",
                       "/api/v1/proofs/consistency", "/checkpoint", "/tile/{L}/{N}", "/tile/{L}/{N}.p/{W}", "/tile/entries/{N}",
                       "/tile/entries/{N}.p/{W}", "/add-checkpoint", "/health", "/metrics",
                       // SuyuanWeb's ProductRoutes, served by `suyuan serve`.
-                      "/api/v1/products/verification", "/api/v1/products/bundle", "/assets/{name}"]
+                      "/api/v1/products/verification", "/api/v1/products/bundle", "/api/v1/bundles", "/assets/{name}"]
             + ["/01/{gtin}/21/{serial}", "/01/{gtin}/10/{lot}", "/01/{gtin}", "/00/{sscc}", "/01/{gtin}/10/{lot}/21/{serial}"].flatMap { [$0, "/qr" + $0] }
         #expect(documented == Set(served))
     }

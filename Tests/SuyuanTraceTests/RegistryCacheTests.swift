@@ -67,3 +67,35 @@ import SuyuanTrace
         #expect(offline.verified, "\(offline.problems)")
     }
 }
+
+/// Term bundles: what a remote reader uses instead of the ledger's index.
+@Suite struct TermBundleTests {
+    @Test func aTermBundleVerifiesAndHoldsEveryEntryUnderTheTerm() throws {
+        let (w, _) = try BundleTests.world()
+        let reader = TraceReader(ledger: w.ledger)
+        let bundle = try TermBundle(parsing: try TermBundle.build(Registry.term, in: w.ledger).json.canonical())
+        let (cp, entries) = try bundle.verify(trusting: [BundleTests.operatorKey])
+        #expect(cp.checkpoint.size == (try w.ledger.size()))
+        #expect(entries.map(\.index) == (try reader.entries(Registry.term)).map(\.index))
+        #expect(reader.registry(replaying: entries) == (try reader.registry()))
+
+        let attestation = try #require(try reader.attestations(for: try ProductCode(parsing: "https://id.gs1.org/01/09506000134352/10/LOT1")).first)
+        let one = try TermBundle.build("attestation:\(attestation.attestation.id)", in: w.ledger)
+        #expect(try one.verify(trusting: [BundleTests.operatorKey]).1.map(\.index) == [attestation.index])
+    }
+
+    @Test func aTermBundleWithAnEntryFromElsewhereOrTheWrongKeyIsRefused() throws {
+        let (w, _) = try BundleTests.world()
+        let registry = try TermBundle.build(Registry.term, in: w.ledger)
+        // An event entry (validly proved) slipped into the registry's bundle.
+        let events = try TermBundle.build("product:\(item)", in: w.ledger)
+        let (eventIndex, eventBytes) = try #require(events.material.entries.first { $0.key > 0 })
+        var material = registry.material
+        material.entries[eventIndex] = eventBytes
+        material.proofs[eventIndex] = events.material.proofs[eventIndex]
+        #expect(throws: LedgerError.self) { _ = try TermBundle(term: Registry.term, material: material).verify(trusting: [BundleTests.operatorKey]) }
+        // Another operator key.
+        let other = try VerifierKey(name: "trace.suyuan.example/ledger", publicKey: w.newKey().publicKey)
+        #expect(throws: LedgerError.self) { _ = try registry.verify(trusting: [other]) }
+    }
+}
