@@ -66,7 +66,10 @@ let package = Package(
             name: "SuyuanServer",
             dependencies: ["SuyuanLedger", "SuyuanFormats", "SuyuanMerkle", "SuyuanCrypto",
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           // The HTTP/1 channel, extended with per-connection limits.
+                           .product(name: "HummingbirdCore", package: "hummingbird"),
                            .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "HTTPTypes", package: "swift-http-types"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict

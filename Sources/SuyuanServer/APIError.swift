@@ -77,10 +77,9 @@ public struct APIError: Error, HTTPResponseError, Sendable, CustomStringConverti
 extension Response {
     /// A response whose body is `value` in RFC 8785 canonical form, `Content-Type: application/json`.
     package static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let bytes = (try? value.canonical()) ?? Array(#"{"error":"the response could not be encoded as JSON"}"#.utf8)
         var h = headers
         h[.contentType] = "application/json"
-        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: bytes + [0x0a])))
+        return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: value.responseBody)))
     }
 
     /// A response with raw bytes and a content type.
@@ -88,6 +87,13 @@ extension Response {
         var h = headers
         h[.contentType] = contentType
         return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+extension JSONValue {
+    /// The value as a JSON response body: RFC 8785 canonical form and a newline.
+    var responseBody: [UInt8] {
+        ((try? canonical()) ?? Array(#"{"error":"the response could not be encoded as JSON"}"#.utf8)) + [0x0a]
     }
 }
 

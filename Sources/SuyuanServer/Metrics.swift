@@ -22,8 +22,19 @@ final class ServerMetrics: Sendable {
         var batches: UInt64 = 0
         var submitted: UInt64 = 0
         var appended: UInt64 = 0
+        var refusals: [Refusal: UInt64] = [:]
     }
     private let state = Mutex(State())
+
+    /// A server limit that refused a request or a connection (the `limit` label of `suyuan_limit_refusals_total`).
+    enum Refusal: String, CaseIterable, Sendable {
+        /// A request over its client's `RateLimit` (429).
+        case rate
+        /// A connection over `ServerConfiguration.maxConnectionsPerClient` (429).
+        case connections
+        /// A request head over `RequestHeadLimits` (431).
+        case headers
+    }
 
     func recordRequest(route: String, method: String, status: Int, seconds: Double) {
         state.withLock { s in
@@ -44,8 +55,13 @@ final class ServerMetrics: Sendable {
         }
     }
 
-    /// The Prometheus text exposition (format 0.0.4).
-    func exposition(ledgerSize: UInt64?, checkpointSize: UInt64?, uptime: Double) -> String {
+    func recordRefusal(_ refusal: Refusal) {
+        state.withLock { $0.refusals[refusal, default: 0] += 1 }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4); `rateLimitedClients` is how many clients the rate
+    /// limiter tracks, when there is one.
+    func exposition(ledgerSize: UInt64?, checkpointSize: UInt64?, uptime: Double, rateLimitedClients: Int?) -> String {
         let s = state.withLock { $0 }
         var out = ""
         func family(_ name: String, _ type: String, _ help: String) {
@@ -73,6 +89,14 @@ final class ServerMetrics: Sendable {
         out += "suyuan_append_submitted_total \(s.submitted)\n"
         family("suyuan_append_appended_total", "counter", "Statements appended (the rest were refused).")
         out += "suyuan_append_appended_total \(s.appended)\n"
+        family("suyuan_limit_refusals_total", "counter", "Requests and connections refused by a limit on one client: request rate, open connections, request head size.")
+        for r in Refusal.allCases {
+            out += "suyuan_limit_refusals_total{limit=\"\(r.rawValue)\"} \(s.refusals[r, default: 0])\n"
+        }
+        if let rateLimitedClients {
+            family("suyuan_rate_limit_clients", "gauge", "Client addresses the request-rate limiter tracks.")
+            out += "suyuan_rate_limit_clients \(rateLimitedClients)\n"
+        }
         if let ledgerSize {
             family("suyuan_ledger_size", "gauge", "Entries in the ledger.")
             out += "suyuan_ledger_size \(ledgerSize)\n"
@@ -132,6 +156,7 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 /// `GET /health` and `GET /metrics`.
 struct OperationsRoutes: RouteGroup {
     let metrics: ServerMetrics
+    let rateLimiter: ClientRateLimiter?
     let startedAt: Timestamp
 
     func register(on router: Router<ServerContext>, environment env: ServerEnvironment) {
@@ -149,7 +174,7 @@ struct OperationsRoutes: RouteGroup {
             let size = try? await env.blocking { try ledger.size() }
             let cp = try? await env.blocking { try ledger.store.latestCheckpoint()?.size }
             let uptime = Double(env.clock().nanoseconds - startedAt.nanoseconds) / 1e9
-            let text = metrics.exposition(ledgerSize: size, checkpointSize: cp, uptime: uptime)
+            let text = metrics.exposition(ledgerSize: size, checkpointSize: cp, uptime: uptime, rateLimitedClients: rateLimiter?.clients)
             return Response.bytes(Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import SuyuanFormats
@@ -26,13 +27,24 @@ public struct ServerConfiguration: Sendable {
     public var classifyStorageError: @Sendable (any Error) -> (StorageTrouble, String)?
     /// The logger (default: warnings and above).
     public var logger: Logger
+    /// The request rate allowed per client address (an IPv6 /64 counts as one); nil for no limit.
+    /// A request over it is answered 429 with `Retry-After`.
+    public var rateLimit: RateLimit?
+    /// The most connections one client address may have open at once; nil for no cap. A connection over
+    /// it is answered 429 with `Retry-After` and closed.
+    public var maxConnectionsPerClient: Int?
+    /// How long a client may take to send a request. A connection is closed without an answer when it
+    /// sends no complete request head this long after connecting or after its previous response (idle, or
+    /// trickling the head), or when a request body is not complete this long after its head.
+    public var readTimeout: Duration
 
     /// A configuration serving `ledger` on `host:port`.
     public init(
         ledger: Ledger, host: String = "127.0.0.1", port: Int = 8080, operatorSigner: NoteSigner? = nil,
         witness: WitnessService? = nil, clock: @escaping Clock = systemClock, maxBatch: Int = 512,
         classifyStorageError: @escaping @Sendable (any Error) -> (StorageTrouble, String)? = { _ in nil },
-        logger: Logger? = nil
+        logger: Logger? = nil, rateLimit: RateLimit? = .standard, maxConnectionsPerClient: Int? = 64,
+        readTimeout: Duration = .seconds(10)
     ) {
         self.ledger = ledger
         self.host = host
@@ -42,6 +54,9 @@ public struct ServerConfiguration: Sendable {
         self.clock = clock
         self.maxBatch = maxBatch
         self.classifyStorageError = classifyStorageError
+        self.rateLimit = rateLimit
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.readTimeout = readTimeout
         self.logger = logger ?? {
             var l = Logger(label: "suyuan.server")
             l.logLevel = .warning
@@ -65,13 +80,16 @@ public enum StorageTrouble: Sendable, Equatable {
 }
 
 /// The request context of every route (other modules' route groups included).
-public struct ServerContext: RequestContext {
+public struct ServerContext: RequestContext, RemoteAddressRequestContext {
     /// Hummingbird's per-request storage (logger, route parameters, matched route).
     public var coreContext: CoreRequestContextStorage
+    /// The address of the client at the other end of the connection.
+    public let remoteAddress: SocketAddress?
 
     /// A context for one request on a connection.
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress
     }
 }
 
@@ -109,7 +127,8 @@ public protocol RouteGroup: Sendable {
 }
 
 /// Builds the HTTP application: the JSON API under `/api/v1`, the C2SP tlog-tiles read API at the
-/// root, the tlog-witness endpoint when configured, `/health`, `/metrics`, and `routeGroups`.
+/// root, the tlog-witness endpoint when configured, `/health`, `/metrics`, and `routeGroups`, behind
+/// the configured limits per client (see `Specs/http-api.md`, Limits).
 ///
 /// `onServerRunning` is called with the bound port once the server listens.
 public func buildApplication(
@@ -126,19 +145,31 @@ public func buildApplication(
         ledger: configuration.ledger, signer: configuration.operatorSigner, checkpoints: env.checkpoints,
         maxBatch: configuration.maxBatch, metrics: metrics, logger: configuration.logger)
 
+    let rateLimiter = configuration.rateLimit.map(ClientRateLimiter.init)
+
     let router = Router(context: ServerContext.self)
     // Middleware first, so it wraps every route and the not-found responder.
     router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
     router.add(middleware: JSONErrorMiddleware(describe: env.describeStorageError))
+    if let rateLimiter { router.add(middleware: RateLimitMiddleware(limiter: rateLimiter, metrics: metrics)) }
 
     LedgerRoutes(writer: writer).register(on: router, environment: env)
     TileRoutes().register(on: router, environment: env)
     if let w = configuration.witness { WitnessRoutes(witness: w).register(on: router, environment: env) }
-    OperationsRoutes(metrics: metrics, startedAt: configuration.clock()).register(on: router, environment: env)
+    OperationsRoutes(metrics: metrics, rateLimiter: rateLimiter, startedAt: configuration.clock()).register(on: router, environment: env)
     for g in routeGroups { g.register(on: router, environment: env) }
 
+    let readTimeout = TimeAmount(configuration.readTimeout)
+    let limits = ConnectionLimits(
+        maxPerClient: configuration.maxConnectionsPerClient, readTimeout: readTimeout, open: OpenConnections(), metrics: metrics)
+    // Hummingbird's idle timeout restarts only on a parsed request part, so it also closes a connection
+    // trickling its request head; the guard adds what it does not cover.
+    let http1 = HTTP1Channel.Configuration(idleTimeout: readTimeout, httpDecoderConfiguration: RequestHeadLimits.decoder)
     return Application(
         router: router,
+        server: HTTPServerBuilder { responder in
+            LimitedHTTP1Channel(http1: HTTP1Channel(responder: responder, configuration: http1), limits: limits)
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "suyuan"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger

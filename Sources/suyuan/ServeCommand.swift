@@ -29,6 +29,12 @@ struct ServeCommand: SuyuanCommand {
             the operator key named at init can be opened ($SUYUAN_OPERATOR_PASSPHRASE, else the same passphrase
             as for other keys), a checkpoint is signed after every commit. The witness key's passphrase comes from
             $SUYUAN_PASSPHRASE or --passphrase-file. SIGINT or SIGTERM stops the server after in-flight requests.
+
+            Limits per client address (an IPv6 /64 counts as one, loopback included): --rate-limit requests per second
+            with bursts of --rate-burst, beyond which requests get 429 with Retry-After; --max-client-connections open
+            connections, beyond which a connection gets 429 and is closed. A connection that takes over 10 s to send a
+            request head (or sits idle that long) or a request body is closed; a request head over 100 header fields or
+            32 KiB gets 431.
             """)
 
     @OptionGroup var ledger: LedgerOptions
@@ -44,6 +50,12 @@ struct ServeCommand: SuyuanCommand {
     var witnessOrigin: String?
     @Option(name: .customLong("max-batch"), help: "The most submissions committed in one transaction.")
     var maxBatch = 512
+    @Option(name: .customLong("rate-limit"), help: "Requests per second allowed from one client address; 0 turns the limit off.")
+    var rateLimit = Int(RateLimit.standard.requestsPerSecond)
+    @Option(name: .customLong("rate-burst"), help: "Requests one client address may send at once (default: twice --rate-limit).")
+    var rateBurst: Int?
+    @Option(name: .customLong("max-client-connections"), help: "Connections one client address may have open at once; 0 means no cap.")
+    var maxClientConnections = 64
     @OptionGroup var pass: PassphraseOptions
 
     func validate() throws {
@@ -55,6 +67,16 @@ struct ServeCommand: SuyuanCommand {
             throw ValidationError("--witness-log and --witness-origin need --witness-key and --witness-state")
         }
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1") }
+        guard (0...1_000_000).contains(rateLimit) else {
+            throw ValidationError("--rate-limit must be between 0 (no limit) and 1000000, got \(rateLimit)")
+        }
+        if let rateBurst {
+            guard rateLimit > 0 else { throw ValidationError("--rate-burst needs a --rate-limit above 0") }
+            guard rateBurst >= 1 else { throw ValidationError("--rate-burst must be at least 1, got \(rateBurst)") }
+        }
+        guard maxClientConnections >= 0 else {
+            throw ValidationError("--max-client-connections must be 0 (no cap) or more, got \(maxClientConnections)")
+        }
     }
 
     func execute() throws {
@@ -63,7 +85,9 @@ struct ServeCommand: SuyuanCommand {
         let witness = try openWitness()
         let config = ServerConfiguration(
             ledger: l, host: host, port: port, operatorSigner: signer, witness: witness, maxBatch: maxBatch,
-            classifyStorageError: ServeCommand.classifyStorageError)
+            classifyStorageError: ServeCommand.classifyStorageError,
+            rateLimit: rateLimit == 0 ? nil : RateLimit(requestsPerSecond: Double(rateLimit), burst: rateBurst ?? 2 * rateLimit),
+            maxConnectionsPerClient: maxClientConnections == 0 ? nil : maxClientConnections)
         let displayHost = host.contains(":") ? "[\(host)]" : host
         let origin = l.genesis.origin
         let announce: @Sendable (Int) async -> Void = { bound in

@@ -82,12 +82,35 @@ struct ServeCLITests {
         #expect(entries["size"]?.integerValue == 2)
     }
 
+    @Test("--rate-limit and --rate-burst reach the server: past the burst a client gets 429 with Retry-After")
+    func rateLimitFlags() async throws {
+        let sb = try Sandbox()
+        let ledger = try sb.copyBaseLedger()
+        let server = try sb.startNow(["serve", "--ledger", ledger, "--port", "0", "--rate-limit", "1", "--rate-burst", "3"])
+        let port = try await waitForURL(server)
+        var statuses: [Int] = []
+        var refusal = ""
+        while statuses.last != 429, statuses.count < 10 {
+            let r = try http(port: port, method: "GET", path: "/health")
+            statuses.append(r.status)
+            refusal = r.body
+        }
+        #expect(statuses.last == 429 && statuses.count >= 4, "\(statuses)")
+        #expect(refusal.contains("1 per second with bursts of 3"), "\(refusal)")
+        kill(server.process.processIdentifier, SIGTERM)
+        #expect(await server.wait().status == 0)
+    }
+
     @Test("refuses bad flags with a usage error")
     func usage() async throws {
         let sb = try Sandbox()
         let ledger = try sb.copyBaseLedger()
         expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--port", "70000"]), mentions: ["--port"])
         expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--witness-key", sb.fixture.hk.path]), mentions: ["--witness-state"])
+        expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--rate-limit=-1"]), mentions: ["--rate-limit"])
+        expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--rate-limit", "0", "--rate-burst", "5"]), mentions: ["--rate-burst"])
+        expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--rate-burst", "0"]), mentions: ["--rate-burst"])
+        expectUsageError(try await sb.run(["serve", "--ledger", ledger, "--max-client-connections=-2"]), mentions: ["--max-client-connections"])
         let missing = try await sb.run(["serve", "--ledger", sb.path("none.ledger"), "--port", "0"])
         #expect(missing.status == 66, "\(missing)")
     }

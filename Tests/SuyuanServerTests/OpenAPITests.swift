@@ -53,8 +53,15 @@ struct OpenAPITests {
                     let example = try #require(media["example"], "\(m) \(template) needs a request body example")
                     body = try example.stringValue.map { Array($0.utf8) } ?? example.canonical()
                 }
+                // Responses shared by every operation (the limits' 429 and 431) are references into components.
+                var responses = try #require(op["responses"]?.objectValue)
+                for (code, r) in responses {
+                    guard let ref = r["$ref"]?.stringValue else { continue }
+                    let name = try #require(ref.split(separator: "/").last.map(String.init), "\(ref)")
+                    responses[code] = try #require(spec["components"]?["responses"]?[name], "\(m) \(template) \(code): \(ref) does not exist")
+                }
                 out.append(Operation(method: method, template: template, uri: path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
-                                     body: body, responses: try #require(op["responses"]?.objectValue)))
+                                     body: body, responses: responses))
             }
         }
         return out

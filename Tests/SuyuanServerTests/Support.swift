@@ -89,8 +89,11 @@ final class TestLedger: Sendable {
 
     var path: String { dir.file("ledger.db") }
 
+    /// A configuration without a request-rate limit: most tests send as fast as they can from 127.0.0.1
+    /// (`LimitsTests` set the limits they test).
     func configuration(signer: Bool = true, witness: WitnessService? = nil, port: Int = 0) -> ServerConfiguration {
-        ServerConfiguration(ledger: ledger, port: port, operatorSigner: signer ? Fixture.signer : nil, witness: witness, clock: clock.clock)
+        ServerConfiguration(ledger: ledger, port: port, operatorSigner: signer ? Fixture.signer : nil, witness: witness, clock: clock.clock,
+                            rateLimit: nil)
     }
 }
 
