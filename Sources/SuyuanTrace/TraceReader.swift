@@ -45,8 +45,9 @@ public struct TraceReader: Sendable {
         return out
     }
 
-    /// Groups an attestation entry with the status entries that follow it.
-    static func recorded(from entries: [Entry]) throws -> [RecordedAttestation] {
+    /// Groups an attestation entry with the status entries that follow it (the entries indexed under
+    /// `attestation:ID`).
+    public static func recorded(from entries: [Entry]) throws -> [RecordedAttestation] {
         guard let first = entries.first(where: { $0.statement.kind == TraceKind.attestation }) else { return [] }
         let a = try AttestationRule.parse(first.statement)
         let changes = try entries.filter { $0.statement.kind == TraceKind.attestationStatus && $0.index > first.index }.map { e in

@@ -57,8 +57,7 @@ extension AttestCommand {
             let t = try time.map { try TimeArgument.parse($0, "--time") } ?? systemClock().truncatedToMilliseconds
             let until = try validUntil.map { try TimeArgument.parse($0, "--valid-until") }
             let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-            let l = try ledger.open()
-            let registry = try TraceReader(ledger: l).registry()
+            let registry = try ledger.remote()?.registry() ?? TraceReader(ledger: try ledger.open()).registry()
             let bound = registry.bindings(of: sk.publicKey).filter { $0.isValid(at: systemClock()) }.map(\.body)
             let bodyID: String
             if let body {
@@ -79,8 +78,7 @@ extension AttestCommand {
                 scope: ScopeItem(parsing: "\(category):\(standard)"), result: TestResult(rawValue: result)!, values: values,
                 reportHash: reportHash, validFrom: t, validUntil: until, relatedEvents: event)
             let signed = try Statement(kind: TraceKind.attestation, payload: .object(["credential": a.credential]), signer: sk.publicKey, time: t).sign(with: sk)
-            let appended = try l.appendAll([signed])[0]
-            _ = AutoCheckpoint.sign(l, pass)
+            let appended = try AutoCheckpoint.append([signed], to: ledger, pass: pass).appended[0]
             if json {
                 IO.printJSON(.object(["attestation": .string(a.id), "index": .number(Double(appended.index)), "leafHash": .string(appended.leafHash.hex)]))
             } else {
@@ -111,7 +109,7 @@ extension AttestCommand {
             let t = try effective.map { try TimeArgument.parse($0, "--effective") } ?? systemClock().truncatedToMilliseconds
             let (_, sk) = try Keys.open(key, passphrase: try pass.required())
             let payload = RegistryPayload.attestationStatus(attestation: attestation, status: AttestationState(rawValue: status)!, reason: reason, effective: t)
-            try AutoCheckpoint.appendAndReport(try StatementInput.sign(TraceKind.attestationStatus, payload, key: sk), to: try ledger.open(), pass: pass, json: json)
+            try AutoCheckpoint.appendAndReport(try StatementInput.sign(TraceKind.attestationStatus, payload, key: sk), to: ledger, pass: pass, json: json)
         }
     }
 }
@@ -134,11 +132,18 @@ struct ExplainCommand: SuyuanCommand {
     }
 
     func execute() throws {
-        let reader = TraceReader(ledger: try ledger.open())
-        guard let recorded = try reader.attestation(id: attestation) else {
+        let recorded: RecordedAttestation?, registry: Registry
+        if let remote = try ledger.remote() {
+            recorded = try TraceReader.recorded(from: try remote.entries("attestation:\(attestation)")).first
+            registry = try remote.registry()
+        } else {
+            let reader = TraceReader(ledger: try ledger.open())
+            (recorded, registry) = (try reader.attestation(id: attestation), try reader.registry())
+        }
+        guard let recorded else {
             throw CLIError(code: CLIError.noInput, message: "no attestation \(attestation) in this ledger")
         }
-        let verifier = RecognitionVerifier(registry: try reader.registry(), now: try at.map { try TimeArgument.parse($0, "--at") } ?? systemClock(),
+        let verifier = RecognitionVerifier(registry: registry, now: try at.map { try TimeArgument.parse($0, "--at") } ?? systemClock(),
                                            policyOverride: policy.flatMap(LaterSuspensionPolicy.init(rawValue:)))
         let v = verifier.verdict(recorded, region: try parseRegion(region, "--region"))
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }

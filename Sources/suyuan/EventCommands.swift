@@ -53,10 +53,10 @@ struct EventCommand: SuyuanCommand {
         let event = try Self.build(JourneyStepKind(rawValue: step)!, product: product, time: t, timeZoneOffset: timeZone,
                                    location: location, details: d)
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-        let l = try ledger.open()
         let signed = try StatementInput.sign(TraceKind.event, EventBuilder.payload(event), key: sk)
-        let a = try l.appendAll([signed])[0]
-        let note = AutoCheckpoint.sign(l, pass).map { String(decoding: $0, as: UTF8.self) }
+        let (appended, cp) = try AutoCheckpoint.append([signed], to: ledger, pass: pass)
+        let a = appended[0]
+        let note = cp.map { String(decoding: $0, as: UTF8.self) }
         if json {
             var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex), "eventID": .string(event.eventID)]
             if let note { o["checkpoint"] = .string(note) }
@@ -95,13 +95,11 @@ struct ImportEPCISCommand: SuyuanCommand {
     func execute() throws {
         let events = try EventBuilder.events(inDocument: try IO.read(file, limit: 64 << 20))
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-        let l = try ledger.open()
         let now = systemClock()
         let statements = try events.map { e in
             try Statement(kind: TraceKind.event, payload: EventBuilder.payload(e), signer: sk.publicKey, time: now).sign(with: sk)
         }
-        let appended = try l.appendAll(statements)
-        _ = AutoCheckpoint.sign(l, pass)
+        let appended = try AutoCheckpoint.append(statements, to: ledger, pass: pass).appended
         if json {
             IO.printJSON(.object(["appended": .number(Double(appended.count)), "first": .number(Double(appended.first!.index)),
                                   "last": .number(Double(appended.last!.index)), "eventIDs": .array(events.map { .string($0.eventID) })]))
@@ -120,13 +118,19 @@ struct ExportEPCISCommand: SuyuanCommand {
     @Option(help: "Write the document here instead of standard output.") var out: String?
 
     func execute() throws {
-        let l = try ledger.open()
-        let reader = TraceReader(ledger: l)
         var events: [EPCISEvent] = []
-        if let product {
+        if let remote = try ledger.remote() {
+            guard let product else {
+                throw CLIError(code: CLIError.usage, message: "with --server, export one product's journey with --product CODE; for the whole ledger, keep a replica with `suyuan mirror` and export from it")
+            }
+            let code = try parseProductCode(product)
+            events = try ProductJourney.build(code, source: { try remote.entries($0) }, registry: try remote.registry()).steps.map(\.event)
+        } else if let product {
+            let reader = TraceReader(ledger: try ledger.open())
             let code = try parseProductCode(product)
             events = try ProductJourney.build(code, source: { try reader.entries($0) }, registry: try reader.registry()).steps.map(\.event)
         } else {
+            let l = try ledger.open()
             var next: UInt64 = 0
             while true {
                 let chunk = try l.store.entries(from: next, count: 4096)
@@ -173,7 +177,22 @@ struct VerifyCommand: SuyuanCommand {
         let regions = try region.map { [try parseRegion($0, "--region")] } ?? Region.allCases
         let pol = policy.flatMap(LaterSuspensionPolicy.init(rawValue:))
         let v: ProductVerification
-        if let code {
+        if let code, let remote = try ledger.remote() {
+            let product = try parseProductCode(code, "CODE")
+            let b = try remote.productBundle(product)
+            for (n, path) in trustedCheckpoints.enumerated() {
+                let saved = try Checkpoint.verify(try IO.read(path, limit: 1 << 20), trusting: [remote.operatorKey]).checkpoint
+                do { try remote.verifyRoot(saved.root, size: saved.size) } catch {
+                    throw CLIError(code: CLIError.verification, message: "trusted checkpoint \(n + 1) (\(path)) is not consistent with \(remote.client.baseURL): \(error)")
+                }
+            }
+            v = try b.verify(trusting: keys.isEmpty ? [remote.operatorKey] : keys, now: systemClock(), policy: pol, regions: regions)
+            if let out = bundle {
+                var doc = b.json
+                if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
+                try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
+            }
+        } else if let code {
             let product = try parseProductCode(code, "CODE")
             let l = try ledger.open()
             let saved = try trustedCheckpoints.map { try IO.read($0, limit: 1 << 20) }

@@ -141,7 +141,7 @@ struct AppendCommand: SuyuanCommand {
             let (_, sk) = try Keys.open(key!, passphrase: try pass.required())
             signed = try StatementInput.sign(kind, payload, key: sk)
         }
-        try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
+        try AutoCheckpoint.appendAndReport(signed, to: ledger, pass: pass, json: json)
     }
 }
 
@@ -163,7 +163,7 @@ struct NoticeCommand: SuyuanCommand {
         let notice = try Notice(level: level, title: title, text: text, products: product, categories: category)
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
         let signed = try Statement(kind: Notice.kind, payload: notice.payload, signer: sk.publicKey, time: systemClock()).sign(with: sk)
-        try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
+        try AutoCheckpoint.appendAndReport(signed, to: ledger, pass: pass, json: json)
     }
 }
 
@@ -177,6 +177,12 @@ struct CheckpointCommand: SuyuanCommand {
     @OptionGroup var pass: PassphraseOptions
 
     func execute() throws {
+        if let remote = try ledger.remote() {
+            // The server signs its checkpoints; this prints its latest, verified and consistent.
+            guard key == nil else { throw ValidationError("with --server, the server signs checkpoints; --key is for a ledger file") }
+            FileHandle.standardOutput.write(Data(remote.checkpoint.note.encoded.utf8))
+            return
+        }
         let l = try ledger.open()
         let store = l.store
         guard let path = try key ?? store.setting("operator_key_path") else {
@@ -196,7 +202,7 @@ struct EntriesCommand: SuyuanCommand {
 
     @OptionGroup var ledger: LedgerOptions
     @Option(help: "First index.") var from: UInt64 = 0
-    @Option(help: "How many entries (default: all from --from; at most 100000).") var count: Int?
+    @Option(help: "How many entries (default: all from --from, at most 100000; with --server 1000, at most 10000).") var count: Int?
     @Flag(help: "Print {\"size\",\"entries\":[{\"index\",\"leafHash\",\"entry\"}]} as JSON.") var json = false
 
     func validate() throws {
@@ -204,10 +210,18 @@ struct EntriesCommand: SuyuanCommand {
     }
 
     func execute() throws {
-        let store = try ledger.openStore()
-        let size = try store.tail().size
-        let n = min(count ?? 100_000, 100_000)
-        let entries = try store.entries(from: from, count: n)
+        let size: UInt64, entries: [StoredEntry], source: String
+        if let remote = try ledger.remote() {
+            // Each entry is proved included in the server's checkpoint: one proof request per entry.
+            size = remote.checkpoint.checkpoint.size
+            entries = try remote.entries(from: from, count: min(count ?? 1000, 10_000))
+            source = remote.client.baseURL
+        } else {
+            let store = try ledger.openStore()
+            size = try store.tail().size
+            entries = try store.entries(from: from, count: min(count ?? 100_000, 100_000))
+            source = ledger.path
+        }
         if json {
             var items: [JSONValue] = []
             for e in entries {
@@ -217,7 +231,7 @@ struct EntriesCommand: SuyuanCommand {
             IO.printJSON(.object(["size": .number(Double(size)), "entries": .array(items)]))
             return
         }
-        IO.print("ledger \(ledger.path): \(size) entries")
+        IO.print("ledger \(source): \(size) entries")
         for e in entries {
             let entry = try Entry(parsing: e.bytes)
             IO.print("\(e.index)\t\(entry.recordedAt)\t\(entry.statement.kind)\t\(entry.statement.signer)\t\(e.leafHash.hex)")
@@ -247,17 +261,30 @@ struct ProveInclusion: SuyuanCommand {
     @Flag(help: "Print {\"leafIndex\",\"treeSize\",\"leafHash\",\"root\",\"proof\",\"checkpoint\"} as JSON.") var json = false
 
     func execute() throws {
-        let l = try ledger.open()
-        let (defSize, note) = try defaultSize(l)
-        let n = size ?? defSize
-        let current = try l.size()
-        guard n <= current else { throw CLIError(code: CLIError.data, message: "--size \(n) is larger than the ledger (\(current) entries)") }
-        guard index < n else { throw CLIError(code: CLIError.data, message: "--index \(index) is not below the tree size \(n)") }
-        guard let e = try l.store.entry(at: index) else { throw CLIError(code: CLIError.data, message: "no entry \(index)") }
-        let proof = try l.inclusionProof(index: index, size: n)
-        let root = try l.root(size: n)
+        let n: UInt64, e: StoredEntry, proof: [Hash], root: Hash, cpNote: [UInt8]?
+        if let remote = try ledger.remote() {
+            // Against the server's verified checkpoint; another size's root is proved consistent with it.
+            let cp = remote.checkpoint.checkpoint
+            n = size ?? cp.size
+            guard n <= cp.size else { throw CLIError(code: CLIError.data, message: "--size \(n) is larger than the server's checkpoint (\(cp.size) entries)") }
+            guard index < n else { throw CLIError(code: CLIError.data, message: "--index \(index) is not below the tree size \(n)") }
+            guard let stored = try remote.client.entries(from: index, count: 1).first else { throw CLIError(code: CLIError.data, message: "no entry \(index)") }
+            let p = try remote.client.inclusionProof(index: index, size: n)
+            if n != cp.size { try remote.verifyRoot(p.root, size: n) }
+            (e, proof, root) = (stored, p.proof, n == cp.size ? cp.root : p.root)
+            cpNote = n == cp.size ? Array(remote.checkpoint.note.encoded.utf8) : nil
+        } else {
+            let l = try ledger.open()
+            let (defSize, note) = try defaultSize(l)
+            n = size ?? defSize
+            let current = try l.size()
+            guard n <= current else { throw CLIError(code: CLIError.data, message: "--size \(n) is larger than the ledger (\(current) entries)") }
+            guard index < n else { throw CLIError(code: CLIError.data, message: "--index \(index) is not below the tree size \(n)") }
+            guard let stored = try l.store.entry(at: index) else { throw CLIError(code: CLIError.data, message: "no entry \(index)") }
+            (e, proof, root) = (stored, try l.inclusionProof(index: index, size: n), try l.root(size: n))
+            cpNote = (size == nil || size == defSize) ? note : nil
+        }
         try RFC6962.verifyInclusion(leafHash: e.leafHash, index: index, size: n, proof: proof, root: root)
-        let cpNote = (size == nil || size == defSize) ? note : nil
         if json {
             var o: [String: JSONValue] = [
                 "leafIndex": .number(Double(index)), "treeSize": .number(Double(n)),
@@ -285,14 +312,26 @@ struct ProveConsistency: SuyuanCommand {
     @Flag(help: "Print {\"size1\",\"size2\",\"root1\",\"root2\",\"proof\"} as JSON.") var json = false
 
     func execute() throws {
-        let l = try ledger.open()
-        let (defSize, _) = try defaultSize(l)
-        let m = to ?? defSize
-        let current = try l.size()
-        guard m <= current else { throw CLIError(code: CLIError.data, message: "--to \(m) is larger than the ledger (\(current) entries)") }
-        guard from >= 1, from <= m else { throw CLIError(code: CLIError.data, message: "--from must be between 1 and \(m), got \(from)") }
-        let proof = try l.consistencyProof(from: from, to: m)
-        let r1 = try l.root(size: from), r2 = try l.root(size: m)
+        let m: UInt64, proof: [Hash], r1: Hash, r2: Hash
+        if let remote = try ledger.remote() {
+            // The newer root is the verified checkpoint's (or proved consistent with it); the proof then
+            // proves the older root the server claims.
+            let cp = remote.checkpoint.checkpoint
+            m = to ?? cp.size
+            guard m <= cp.size else { throw CLIError(code: CLIError.data, message: "--to \(m) is larger than the server's checkpoint (\(cp.size) entries)") }
+            guard from >= 1, from <= m else { throw CLIError(code: CLIError.data, message: "--from must be between 1 and \(m), got \(from)") }
+            let p = try remote.client.consistencyProof(from: from, to: m)
+            if m != cp.size { try remote.verifyRoot(p.root2, size: m) }
+            (proof, r1, r2) = (p.proof, p.root1, m == cp.size ? cp.root : p.root2)
+        } else {
+            let l = try ledger.open()
+            let (defSize, _) = try defaultSize(l)
+            m = to ?? defSize
+            let current = try l.size()
+            guard m <= current else { throw CLIError(code: CLIError.data, message: "--to \(m) is larger than the ledger (\(current) entries)") }
+            guard from >= 1, from <= m else { throw CLIError(code: CLIError.data, message: "--from must be between 1 and \(m), got \(from)") }
+            (proof, r1, r2) = (try l.consistencyProof(from: from, to: m), try l.root(size: from), try l.root(size: m))
+        }
         try RFC6962.verifyConsistency(oldSize: from, newSize: m, oldRoot: r1, newRoot: r2, proof: proof)
         if json {
             IO.printJSON(.object([

@@ -22,17 +22,17 @@ struct RegulatorSigning: ParsableArguments {
     func append(_ kind: String, _ payload: JSONValue) throws {
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
         let signed = try StatementInput.sign(kind, payload, key: sk)
-        try AutoCheckpoint.appendAndReport(signed, to: try ledger.open(), pass: pass, json: json)
+        try AutoCheckpoint.appendAndReport(signed, to: ledger, pass: pass, json: json)
     }
 
     /// Signs the payload `make` builds for the key's own region and appends it (agreements, policies).
     func appendForOwnRegion(_ kind: String, _ make: (Region) throws -> JSONValue) throws {
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-        let l = try ledger.open()
-        guard let own = l.genesis.regulatorRegion(of: sk.publicKey) else {
+        let genesis = try ledger.remote()?.genesis ?? ledger.open().genesis
+        guard let own = genesis.regulatorRegion(of: sk.publicKey) else {
             throw CLIError(code: CLIError.verification, message: "not authorised: \(key) is not a regulator key named in genesis")
         }
-        try AutoCheckpoint.appendAndReport(try StatementInput.sign(kind, try make(own), key: sk), to: l, pass: pass, json: json)
+        try AutoCheckpoint.appendAndReport(try StatementInput.sign(kind, try make(own), key: sk), to: ledger, pass: pass, json: json)
     }
 }
 
@@ -194,7 +194,7 @@ extension RegistryCommand {
 
         func execute() throws {
             let t = try at.map { try TimeArgument.parse($0, "--at") } ?? systemClock()
-            let reg = try TraceReader(ledger: try ledger.open()).registry()
+            let reg = try ledger.remote()?.registry() ?? TraceReader(ledger: try ledger.open()).registry()
             let view = RegistryView(registry: reg, at: t)
             if json { IO.printJSON(view.json) } else { IO.print(view.text) }
         }

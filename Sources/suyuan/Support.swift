@@ -16,6 +16,7 @@ struct CLIError: Error {
     let message: String
 
     static let verification: Int32 = 1
+    static let usage: Int32 = 64
     static let data: Int32 = 65
     static let noInput: Int32 = 66
     static let cannotCreate: Int32 = 73
@@ -70,15 +71,37 @@ extension SuyuanCommand {
     }
 }
 
-/// `--ledger PATH`, defaulting to `$SUYUAN_LEDGER`, else `./suyuan.ledger`.
+/// `--ledger PATH`, defaulting to `$SUYUAN_LEDGER`, else `./suyuan.ledger`; or `--server URL`.
 struct LedgerOptions: ParsableArguments {
     @Option(name: .long, help: "The ledger file (default: $SUYUAN_LEDGER, else ./suyuan.ledger).")
     var ledger: String?
+    @Option(name: .long, help: ArgumentHelp(
+        "Use the ledger a `suyuan serve` at URL serves, instead of a file; everything it answers is verified.",
+        discussion: "Checkpoints are verified with the operator key (--server-key, else the one pinned at first contact in $SUYUAN_HOME/servers) and proved consistent with the last one verified; entries are proved included."))
+    var server: String?
+    @Option(name: .customLong("server-key"), help: "With --server: the operator key (KEYREF) the server's checkpoints must be signed with.")
+    var serverKey: String?
 
     var path: String { ledger ?? ProcessInfo.processInfo.environment["SUYUAN_LEDGER"] ?? "suyuan.ledger" }
 
-    /// Opens the store of an existing ledger.
-    func openStore() throws -> SQLiteLedgerStore { try SQLiteLedgerStore(path: path, lockTimeout: LedgerOptions.lockTimeout) }
+    func validate() throws {
+        if server != nil && ledger != nil { throw ValidationError("give either --ledger or --server, not both") }
+        if serverKey != nil && server == nil { throw ValidationError("--server-key goes with --server") }
+    }
+
+    /// The server named with `--server`, connected and its checkpoint verified; nil without `--server`.
+    func remote() throws -> RemoteLedger? {
+        guard let server else { return nil }
+        return try RemoteLedger(url: server, trust: try serverKey.map { try Keys.resolve($0) })
+    }
+
+    /// Opens the store of an existing ledger file; refused with `--server` (this command needs the file).
+    func openStore() throws -> SQLiteLedgerStore {
+        if let server {
+            throw CLIError(code: CLIError.usage, message: "this command works on a ledger file, not with --server \(server); keep a verified replica with `suyuan mirror --from \(server)` and run it on that")
+        }
+        return try SQLiteLedgerStore(path: path, lockTimeout: LedgerOptions.lockTimeout)
+    }
 
     /// How long a command waits for another process's lock on the ledger: `$SUYUAN_LOCK_TIMEOUT` seconds
     /// (0–3600), else 30.
@@ -261,11 +284,26 @@ enum AutoCheckpoint {
         }
     }
 
-    /// Appends one signed statement, signs a checkpoint when the operator key is at hand, and prints
-    /// `{"index","leafHash","checkpoint"}` (or the same for people).
-    static func appendAndReport(_ signed: SignedStatement, to l: Ledger, pass: PassphraseOptions, json: Bool) throws {
-        let a = try l.appendAll([signed])[0]
-        let note = sign(l, pass).map { String(decoding: $0, as: UTF8.self) }
+    /// Appends `statements`, all or none, to the ledger file (then signs a checkpoint when the operator
+    /// key is at hand) or through `--server` (then proves each entry included in the server's new
+    /// checkpoint); returns their indexes and leaf hashes and the checkpoint note, if any.
+    static func append(_ statements: [SignedStatement], to ledger: LedgerOptions, pass: PassphraseOptions) throws
+        -> (appended: [(index: UInt64, leafHash: Hash)], checkpoint: [UInt8]?) {
+        if let remote = try ledger.remote() {
+            let r = try remote.append(statements)
+            return (r.appended, r.checkpoint)
+        }
+        let l = try ledger.open()
+        let appended = try l.appendAll(statements).map { (index: $0.index, leafHash: $0.leafHash) }
+        return (appended, sign(l, pass))
+    }
+
+    /// Appends one signed statement (see `append`) and prints `{"index","leafHash","checkpoint"}` (or
+    /// the same for people).
+    static func appendAndReport(_ signed: SignedStatement, to ledger: LedgerOptions, pass: PassphraseOptions, json: Bool) throws {
+        let (appended, cp) = try append([signed], to: ledger, pass: pass)
+        let a = appended[0]
+        let note = cp.map { String(decoding: $0, as: UTF8.self) }
         if json {
             var o: [String: JSONValue] = ["index": .number(Double(a.index)), "leafHash": .string(a.leafHash.hex)]
             if let note { o["checkpoint"] = .string(note) }

@@ -38,7 +38,7 @@ private func http(port: Int, method: String, path: String, body: Data = Data()) 
 }
 
 /// Waits until the server prints the URL it listens on; returns the port.
-private func waitForURL(_ r: Running, timeout: Double = 60) async throws -> Int {
+func waitForURL(_ r: Running, timeout: Double = 60) async throws -> Int {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         let out = (try? String(contentsOf: r.outURL, encoding: .utf8)) ?? ""
