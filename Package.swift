@@ -53,6 +53,12 @@ let package = Package(
             dependencies: ["SuyuanLedger", "SuyuanFormats", "SuyuanMerkle", "SuyuanCrypto"],
             swiftSettings: strict
         ),
+        // A blocking HTTP client for a Suyuan server (URLSession; libcurl at run time), with verified reads.
+        .target(
+            name: "SuyuanClient",
+            dependencies: ["SuyuanLedger", "SuyuanFormats", "SuyuanMerkle", "SuyuanCrypto"],
+            swiftSettings: strict
+        ),
         // The embedded default store: one SQLite file.
         .target(
             name: "SuyuanStore",
@@ -88,7 +94,7 @@ let package = Package(
             name: "suyuan",
             dependencies: [
                 "SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanStore", "SuyuanAudit", "SuyuanTrace",
-                "SuyuanServer", "SuyuanWeb",
+                "SuyuanServer", "SuyuanWeb", "SuyuanClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -180,6 +186,13 @@ let package = Package(
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SuyuanClientTests",
+            dependencies: ["SuyuanClient", "SuyuanServer", "SuyuanStore", "SuyuanLedger", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(name: "CLITests", dependencies: ["SuyuanCrypto", "SuyuanFormats"], swiftSettings: strict),

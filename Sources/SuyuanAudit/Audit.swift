@@ -114,12 +114,12 @@ public struct Auditor: Sendable {
         let signers = SignerKeyCache()
         // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
         // and runs the order-dependent checks of chunk k.
-        var parsed = Parallel.map(try read()) { Parsed($0, signers) }
+        var parsed = Parallel.map(try read()) { CheckedEntry($0, signers: signers) }
         while !parsed.isEmpty {
             let upcoming = try read()
             let box = ParsedBox()
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { Parsed($0, signers) } }
+            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { CheckedEntry($0, signers: signers) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
@@ -135,7 +135,7 @@ public struct Auditor: Sendable {
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position
         report.root = state.frontier.root
-        report.origin = state.genesis?.origin
+        report.origin = state.replay.genesis?.origin
         state.checkCheckpoints(storedCheckpoints, trusted: trustedCheckpoints, report: &report)
         report.findings = state.findings
         report.findingsTruncated = state.dropped
@@ -167,35 +167,7 @@ public struct Auditor: Sendable {
 
     /// Hands a parsed chunk from the background to the auditing thread (guarded by the DispatchGroup wait).
     final class ParsedBox: @unchecked Sendable {
-        var value: [Parsed] = []
-    }
-
-    /// One entry, parsed and signature-checked off the ordered path.
-    struct Parsed: Sendable {
-        let stored: StoredEntry
-        let entry: Entry?
-        let parseError: String?
-        let computedLeaf: Hash
-        let signatureOK: Bool
-        let signerKey: PublicKey?
-
-        init(_ s: StoredEntry, _ signers: SignerKeyCache) {
-            stored = s
-            computedLeaf = RFC6962.leafHash(s.bytes)
-            do {
-                let e = try Entry(parsing: s.bytes)
-                let key = try signers.key(of: e.statement)
-                entry = e
-                signerKey = key
-                parseError = nil
-                signatureOK = (try? e.signed.verifySignature(by: key)) != nil
-            } catch {
-                entry = nil
-                signerKey = nil
-                parseError = "\(error)"
-                signatureOK = false
-            }
-        }
+        var value: [CheckedEntry] = []
     }
 
     /// Everything carried from one entry to the next.
@@ -203,9 +175,8 @@ public struct Auditor: Sendable {
         let auditor: Auditor
         var findings: [Finding] = []
         var dropped = 0
-        var genesis: Genesis?
-        var prevLeaf = Hash.zero
-        var lastRecordedAt: Timestamp?
+        /// The ordered checks of each entry, with the genesis and the derived state (the registry).
+        var replay: EntryReplay
         var frontier = MerkleFrontier()
         var rootsAtSize: [UInt64: Hash] = [:]
         var wantedSizes: Set<UInt64> = []
@@ -214,8 +185,6 @@ public struct Auditor: Sendable {
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
         var suspects: Set<Hash> = []
-        /// The rule book's derived state (the registry), folded from accepted entries only.
-        var ledgerState: (any LedgerState)?
         /// The index terms each entry's statement implies, not yet compared with the stored index.
         var expectedTerms: [(index: UInt64, term: String)] = []
         /// The first index whose stored terms have not been compared yet.
@@ -223,6 +192,7 @@ public struct Auditor: Sendable {
 
         init(auditor: Auditor, expectedEntries: UInt64) {
             self.auditor = auditor
+            self.replay = EntryReplay(rules: auditor.rules, timeWindow: auditor.timeWindow, trustedOperator: auditor.trustedOperator)
             self.seen = BloomFilter(expectedCount: expectedEntries)
         }
 
@@ -230,65 +200,30 @@ public struct Auditor: Sendable {
             if findings.count < auditor.maxFindings { findings.append(f) } else { dropped += 1 }
         }
 
-        mutating func check(_ p: Parsed, at position: UInt64, store: any LedgerStore) {
+        mutating func check(_ p: CheckedEntry, at position: UInt64, store: any LedgerStore) {
             let s = p.stored
             if s.index != position {
                 add(Finding(index: position, kind: "index", expected: "stored index \(position)", found: "stored index \(s.index) (an entry is missing, moved or inserted)"))
             }
-            if s.leafHash != p.computedLeaf {
-                add(Finding(index: position, kind: "stored-leaf-hash", expected: p.computedLeaf.hex, found: s.leafHash.hex))
+            if s.leafHash != p.leafHash {
+                add(Finding(index: position, kind: "stored-leaf-hash", expected: p.leafHash.hex, found: s.leafHash.hex))
                 if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             // The tree is always built from what the bytes hash to, never from stored hashes.
-            for (id, h) in frontier.append(leafHash: p.computedLeaf) where id.level > 0 { pendingNodes.append((id, h)) }
+            for (id, h) in frontier.append(leafHash: p.leafHash) where id.level > 0 { pendingNodes.append((id, h)) }
             if wantedSizes.contains(frontier.size) { rootsAtSize[frontier.size] = frontier.root }
-            defer { prevLeaf = p.computedLeaf }
-            guard let e = p.entry else {
-                add(Finding(index: position, kind: "encoding", expected: "a canonical entry", found: p.parseError ?? "unparseable bytes"))
-                return
+            // The stored index only proposes candidates: each is re-derived, so a tampered index row
+            // is reported as an index-term finding and cannot mislead the authorisation check.
+            let rules = auditor.rules
+            let lookup: (String) throws -> [Entry] = { term in
+                try store.entries(withTerm: term).filter { $0.index < position }.compactMap { try? Entry(parsing: $0.bytes) }
+                    .filter { rules.terms($0.statement).contains(term) }
             }
-            if e.index != position {
-                add(Finding(index: position, kind: "index", expected: "\"index\":\(position)", found: "\"index\":\(e.index)"))
-            }
-            if e.prev != prevLeaf {
-                add(Finding(index: position, kind: "chain", expected: "prev \(prevLeaf.hex)", found: "prev \(e.prev.hex)"))
-            }
-            if let last = lastRecordedAt, e.recordedAt < last {
-                add(Finding(index: position, kind: "recorded-at", expected: "recordedAt ≥ \(last.millisecondString)", found: e.recordedAt.millisecondString))
-            }
-            lastRecordedAt = e.recordedAt
-            if !p.signatureOK {
-                add(Finding(index: position, kind: "signature", expected: "a valid Ed25519 signature by \(e.statement.signer)", found: "a signature that does not verify"))
-            }
-            if position == 0 {
-                checkGenesis(e)
-                return
-            }
-            do {
-                try auditor.timeWindow.check(e.statement.time, recordedAt: e.recordedAt)
-            } catch {
-                add(Finding(index: position, kind: "time", expected: "statement time within the append window of recordedAt", found: "\(error)"))
-            }
+            for f in replay.check(p, lookup: lookup) { add(f) }
+            guard position > 0, let e = p.entry else { return }
             // Possible repeats are confirmed, and located, by a second pass (`findDuplicates`).
             if seen.insert(e.signed.statementHash) { suspects.insert(e.signed.statementHash) }
-            let terms = auditor.rules.terms(e.statement)
-            for t in Set(terms).sorted() { expectedTerms.append((position, t)) }
-            do {
-                let rule = try auditor.rules.rule(for: e.statement.kind)
-                try rule.validate(e.statement)
-                // The stored index only proposes candidates: each is re-derived, so a tampered index row
-                // is reported as an index-term finding and cannot mislead the authorisation check.
-                let rules = auditor.rules
-                let lookup: (String) throws -> [Entry] = { term in
-                    try store.entries(withTerm: term).filter { $0.index < position }.compactMap { try? Entry(parsing: $0.bytes) }
-                        .filter { rules.terms($0.statement).contains(term) }
-                }
-                try rule.authorize(e.statement, signer: p.signerKey!,
-                                   context: AppendContext(genesis: genesis, index: position, recordedAt: e.recordedAt, state: ledgerState, lookup: lookup))
-                if p.signatureOK, let t = auditor.rules.stateType?.term, terms.contains(t) { ledgerState?.apply(e) }
-            } catch {
-                add(Finding(index: position, kind: "unauthorized", expected: "a statement its signer may make", found: "\(error)"))
-            }
+            for t in Set(rules.terms(e.statement)).sorted() { expectedTerms.append((position, t)) }
         }
 
         /// Compares the stored term index for entries before `end` with the terms their statements imply.
@@ -304,24 +239,6 @@ public struct Auditor: Sendable {
             }
             expectedTerms.removeAll(keepingCapacity: true)
             termsChecked = end
-        }
-
-        mutating func checkGenesis(_ e: Entry) {
-            guard e.statement.kind == Genesis.kind else {
-                add(Finding(index: 0, kind: "genesis", expected: "a genesis statement", found: "kind \(e.statement.kind)"))
-                return
-            }
-            do {
-                try GenesisRule().validate(e.statement)
-                let g = try Genesis(payload: e.statement.payload)
-                genesis = g
-                ledgerState = auditor.rules.stateType?.init(genesis: g)
-                if let t = auditor.trustedOperator, t.publicKey != g.operatorKey.publicKey {
-                    add(Finding(index: 0, kind: "genesis", expected: "operator key \(t)", found: "operator key \(g.operatorKey)"))
-                }
-            } catch {
-                add(Finding(index: 0, kind: "genesis", expected: "a valid genesis signed by its operator", found: "\(error)"))
-            }
         }
 
         /// Compares the Merkle nodes the store holds with those recomputed from the entries.
@@ -346,6 +263,7 @@ public struct Auditor: Sendable {
         /// Every stored checkpoint and every trusted one must verify with the operator key and match
         /// the recomputed root at its size.
         mutating func checkCheckpoints(_ stored: [(size: UInt64, note: [UInt8])], trusted: [[UInt8]], report: inout AuditReport) {
+            let genesis = replay.genesis
             let key = auditor.trustedOperator ?? genesis?.operatorKey
             func check(_ note: [UInt8], storedSize: UInt64?, label: String) -> Bool {
                 guard let key else { return false }

@@ -3,6 +3,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SuyuanClient
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -19,9 +20,11 @@ struct CLIError: Error {
     static let usage: Int32 = 64
     static let data: Int32 = 65
     static let noInput: Int32 = 66
+    static let unavailable: Int32 = 69
     static let cannotCreate: Int32 = 73
     static let io: Int32 = 74
     static let busy: Int32 = 75
+    static let protocolError: Int32 = 76
     static let permission: Int32 = 77
 
     /// Maps any error from the libraries to an exit code and a message.
@@ -51,6 +54,12 @@ struct CLIError: Error {
             case .other: return CLIError(code: io, message: "ledger storage error: \(msg)")
             }
         case let e as JSONError: return CLIError(code: data, message: "malformed JSON: \(e)")
+        case let e as ClientError:
+            switch e {
+            case .unreachable, .http: return CLIError(code: unavailable, message: e.description)
+            case .tooLarge, .malformed: return CLIError(code: protocolError, message: e.description)
+            case .invalidURL: return CLIError(code: data, message: e.description)
+            }
         default: return CLIError(code: io, message: "\(error)")
         }
     }

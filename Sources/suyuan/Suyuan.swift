@@ -8,16 +8,17 @@ struct Suyuan: ParsableCommand {
         abstract: "Suyuan (溯源): an append-only, Merkle-committed traceability ledger for cross-border goods.",
         discussion: """
             Exit codes: 0 success; 1 something failed to verify; 64 usage error; 65 malformed or refused input;
-            66 a named file or ledger does not exist; 73 cannot create; 74 I/O error (disk full, read-only file or
-            file system, file size limit); 75 ledger busy (locked by another process for $SUYUAN_LOCK_TIMEOUT s,
-            default 30); 77 wrong passphrase or unsafe key file permissions.
+            66 a named file or ledger does not exist; 69 a server cannot be reached or answered with an error; 73 cannot
+            create; 74 I/O error (disk full, read-only file or file system, file size limit); 75 ledger busy (locked by
+            another process for $SUYUAN_LOCK_TIMEOUT s, default 30); 76 a server's answer is not what its API specifies;
+            77 wrong passphrase or unsafe key file permissions.
             """,
         subcommands: [
             KeyCommand.self, InitCommand.self, SignCommand.self, AppendCommand.self, NoticeCommand.self,
             CheckpointCommand.self, EntriesCommand.self, ProveCommand.self, VerifyCheckpointCommand.self,
             AuditCommand.self, VerifyReportCommand.self, WitnessCommand.self, BackupCommand.self,
             RegistryCommand.self, AttestCommand.self, ExplainCommand.self, EventCommand.self, ImportEPCISCommand.self,
-            ExportEPCISCommand.self, VerifyCommand.self, DemoCommand.self, ServeCommand.self,
+            ExportEPCISCommand.self, VerifyCommand.self, DemoCommand.self, ServeCommand.self, MirrorCommand.self,
         ]
     )
 
