@@ -174,6 +174,22 @@ public final class SuyuanClient: Sendable {
                           checkpoint: j["checkpoint"]?.stringValue.map { Array($0.utf8) })
     }
 
+    // MARK: Other routes
+
+    /// The body of a 2xx answer to `GET path` (e.g. a product or term bundle), at most `limit` bytes.
+    public func get(_ path: String, limit: Int) throws(ClientError) -> [UInt8] {
+        try get(path, limit: limit).1
+    }
+
+    /// POSTs a JSON `body` to `path` (e.g. a batch of statements); returns the JSON object of a 2xx answer.
+    public func post(_ path: String, body: [UInt8], limit: Int) throws(ClientError) -> JSONValue {
+        var r = try request(path)
+        r.httpMethod = "POST"
+        r.httpBody = Data(body)
+        r.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        return try json(r, limit: limit, maxDepth: 8).1
+    }
+
     // MARK: Verified reads
 
     /// The server's latest checkpoint, verified with `keys` (`Checkpoint.verify`: at least one trusted

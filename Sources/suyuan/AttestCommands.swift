@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SuyuanClient
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger

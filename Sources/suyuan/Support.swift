@@ -56,10 +56,14 @@ struct CLIError: Error {
         case let e as JSONError: return CLIError(code: data, message: "malformed JSON: \(e)")
         case let e as ClientError:
             switch e {
+            // A server's refusal of a statement maps as the same refusal of a local append would.
+            case .http(_, 403, _), .http(_, 422, _): return CLIError(code: verification, message: e.description)
+            case .http(_, 400, _), .http(_, 409, _), .http(_, 413, _): return CLIError(code: data, message: e.description)
             case .unreachable, .http: return CLIError(code: unavailable, message: e.description)
             case .tooLarge, .malformed: return CLIError(code: protocolError, message: e.description)
             case .invalidURL: return CLIError(code: data, message: e.description)
             }
+        case let e as HistoryError: return CLIError(code: verification, message: "\(e)")
         default: return CLIError(code: io, message: "\(error)")
         }
     }

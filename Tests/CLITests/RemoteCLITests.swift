@@ -50,7 +50,7 @@ import Glibc
         let recalled = try await sb.run(["verify", TC.recalled] + remote)
         #expect(recalled.status == 1 && recalled.stdout.contains("recall"), "\(recalled)")
 
-        for args in [["registry", "show", "--json"], ["explain", "--attestation", s.world.attestation, "--region", "MO", "--json"],
+        for args in [["registry", "show", "--at", "2026-11-01", "--json"], ["explain", "--attestation", s.world.attestation, "--region", "MO", "--json"],
                      ["prove", "inclusion", "--index", "7", "--json"], ["prove", "consistency", "--from", "5", "--json"],
                      ["prove", "inclusion", "--index", "2", "--size", "9", "--json"], ["entries", "--from", "3", "--count", "4", "--json"]] {
             let a = try await sb.ok(args + remote), b = try await sb.ok(args + local)
