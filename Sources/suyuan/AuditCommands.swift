@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SuyuanAudit
+import SuyuanClient
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -37,13 +38,33 @@ struct AuditCommand: SuyuanCommand {
         if let trust { auditor.trustedOperator = try Keys.resolve(trust) }
         // Decrypt the auditor key before the long run, so a wrong passphrase fails at once.
         let signer = try key.map { try Keys.open($0, passphrase: try pass.required()) }
-        let store = try ledger.openStore()
         let bar = ProgressBar(enabled: !quiet && isatty(STDERR_FILENO) == 1)
+        let store: SQLiteLedgerStore, source: String
+        var replica: String?
+        defer { if let replica { try? FileManager.default.removeItem(atPath: (replica as NSString).deletingLastPathComponent) } }
+        if let remote = try ledger.remote() {
+            // The whole ledger is needed: copied into a temporary verified replica (as `suyuan mirror`
+            // does), audited, then removed.
+            let dir = NSTemporaryDirectory() + "suyuan-audit-" + Hex.encode(SecureRandom.bytes(8))
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            replica = dir + "/replica.ledger"
+            let copied = try Mirror(client: remote.client, path: replica!, trust: [remote.operatorKey], batch: 8192,
+                                    progress: { bar.update($0, $1) }).run()
+            guard copied.ok else {
+                bar.finish()
+                if json { IO.printJSON(copied.json) } else { IO.print(copied.human) }
+                throw ExitCode(CLIError.verification)
+            }
+            if auditor.trustedOperator == nil { auditor.trustedOperator = remote.operatorKey }
+            (store, source) = (try SQLiteLedgerStore(path: replica!), remote.client.baseURL)
+        } else {
+            (store, source) = (try ledger.openStore(), ledger.path)
+        }
         auditor.progress = { done, total in bar.update(done, total) }
         let r = try auditor.run(store)
         bar.finish()
         let doc = r.json
-        if json { IO.printJSON(doc) } else { IO.print(AuditCommand.human(r, path: ledger.path)) }
+        if json { IO.printJSON(doc) } else { IO.print(AuditCommand.human(r, path: source)) }
         if let report, let (file, sk) = signer {
             let signed = try SignedReport.sign(doc, key: sk)
             try IO.write(Array((signed.prettyPrinted() + "\n").utf8), to: report)

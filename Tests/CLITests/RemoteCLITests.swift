@@ -61,8 +61,13 @@ import Glibc
         #expect(exported["epcisBody"] == exportedLocally["epcisBody"])
         #expect(try await sb.ok(["checkpoint"] + remote).stdout == (try await sb.ok(["checkpoint"] + local).stdout))
 
+        // The audit copies the whole ledger into a verified temporary replica and audits that.
+        let audit = try await sb.ok(["audit", "--json", "--quiet"] + remote).json()
+        let auditedLocally = try await sb.ok(["audit", "--json", "--quiet"] + local).json()
+        #expect(audit["ok"] == .bool(true) && audit["entries"] == auditedLocally["entries"] && audit["root"] == auditedLocally["root"])
+
         // Commands that need the file say so.
-        for args in [["audit"], ["backup", sb.path("copy.ledger")], ["export-epcis"]] {
+        for args in [["backup", sb.path("copy.ledger")], ["export-epcis"]] {
             let refused = try await sb.run(args + remote)
             expectError(refused, 64, mentions: ["mirror"])
         }
