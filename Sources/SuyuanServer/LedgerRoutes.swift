@@ -31,14 +31,17 @@ struct LedgerRoutes: RouteGroup {
 
     // MARK: Submissions
 
+    /// The request body, refused with 413 (`tooLarge`, given the declared length if any) past `limit`
+    /// bytes, before it is read when its declared length says so.
+    private static func body(_ request: Request, limit: Int, tooLarge: (Int?) -> APIError) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw tooLarge(declared) }
+        do { return try await request.body.collect(upTo: limit) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
+            throw tooLarge(nil)
+        }
+    }
+
     private func submit(_ request: Request) async throws -> Response {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > Self.maxSubmissionBytes {
-            throw Self.tooLarge(declared)
-        }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: Self.maxSubmissionBytes) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
-            throw Self.tooLarge(nil)
-        }
+        let body = try await Self.body(request, limit: Self.maxSubmissionBytes, tooLarge: Self.tooLarge)
         guard body.readableBytes > 0 else {
             throw APIError.badRequest("the request body is empty; send a DSSE envelope as written by `suyuan sign`")
         }
@@ -60,13 +63,7 @@ struct LedgerRoutes: RouteGroup {
     /// `{"statements":[envelope, …]}`: all appended in one transaction, or none (the first refusal,
     /// naming its position, with the status a single submission would get).
     private func submitAll(_ request: Request) async throws -> Response {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > Self.maxBatchBytes {
-            throw Self.batchTooLarge(declared)
-        }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: Self.maxBatchBytes) } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
-            throw Self.batchTooLarge(nil)
-        }
+        let body = try await Self.body(request, limit: Self.maxBatchBytes, tooLarge: Self.batchTooLarge)
         let doc: JSONValue
         do { doc = try JSONValue.parse(Array(buffer: body)) } catch {
             throw APIError.badRequest("the request body is not valid JSON: \(error)")
