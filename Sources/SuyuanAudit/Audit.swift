@@ -4,13 +4,15 @@ import SuyuanFormats
 import SuyuanLedger
 import SuyuanMerkle
 
-/// One thing the audit found wrong, located at an entry (or at a checkpoint, with `index` nil).
+/// One thing the audit (or `suyuan mirror`) found wrong, located at an entry (or at a checkpoint, with
+/// `index` nil).
 public struct Finding: Sendable, Equatable, CustomStringConvertible {
     /// The entry index concerned, if the finding is about an entry.
     public let index: UInt64?
     /// What kind of rule failed: `encoding`, `index`, `chain`, `signature`, `unauthorized`, `time`,
     /// `duplicate`, `stored-leaf-hash`, `stored-node`, `checkpoint-signature`, `checkpoint-root`,
-    /// `checkpoint-beyond-end`, `trusted-checkpoint`, `genesis`, `recorded-at`.
+    /// `checkpoint-beyond-end`, `trusted-checkpoint`, `genesis`, `recorded-at`; the mirror adds `trust`,
+    /// `rollback` and `consistency` (`Specs/mirror.md`).
     public let kind: String
     /// What the rule expected.
     public let expected: String

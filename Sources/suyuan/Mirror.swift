@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import SuyuanAudit
 import SuyuanClient
@@ -65,6 +66,29 @@ struct MirrorReport {
             out += "\n- \(f.index.map { "entry \($0)" } ?? "ledger"): \(f.kind)\n    expected: \(f.expected)\n    found:    \(f.found)"
         }
         return out
+    }
+}
+
+/// A batch of entries being fetched and checked (parsed, hashed, signature-verified) on a background thread.
+private final class Batch: @unchecked Sendable {
+    /// The index after the batch's last entry.
+    let end: UInt64
+    private var result: Result<[CheckedEntry], any Error>?
+    private let done = DispatchGroup()
+
+    init(end: UInt64, _ work: @escaping @Sendable () throws -> [CheckedEntry]) {
+        self.end = end
+        done.enter()
+        DispatchQueue.global().async {
+            self.result = Result { try work() }
+            self.done.leave()
+        }
+    }
+
+    /// The checked entries, once ready (`result` is written before `leave` and read after `wait`).
+    func wait() throws -> [CheckedEntry] {
+        done.wait()
+        return try result!.get()
     }
 }
 
@@ -215,14 +239,18 @@ struct Mirror {
         if mirrored < size { try store?.setSetting(Setting.size, String(size)) }
         var position = size
         var expectedPrev = replay.lastLeafHash
-        while position < cp.size {
+        // A pipeline: while batch k is checked in order, proved and committed here, batch k+1 is fetched,
+        // parsed and signature-checked in the background (the server works on it meanwhile).
+        var next = position < cp.size ? prefetch(position, min(position + UInt64(batch), cp.size), cp.size) : nil
+        defer { _ = try? next?.wait() }  // no fetch outlives the round
+        while let current = next {
             if shouldStop() {
                 report.stopped = true
                 break
             }
-            let end = min(position + UInt64(batch), cp.size)
-            let fetched = try fetch(from: position, to: end, checkpointSize: cp.size)
-            let checked = Parallel.map(fetched) { [signers] in CheckedEntry($0, signers: signers) }
+            let checked = try current.wait()
+            let end = current.end
+            next = end < cp.size ? prefetch(end, min(end + UInt64(batch), cp.size), cp.size) : nil
             // The order-dependent checks; the batch stops at its first bad entry.
             var accepted: [NewEntry] = []
             accepted.reserveCapacity(checked.count)
@@ -306,22 +334,25 @@ struct Mirror {
         }
     }
 
-    /// Fetches entries `from..<to`, which the source's checkpoint covers, in requests of at most 1000.
-    private func fetch(from: UInt64, to: UInt64, checkpointSize: UInt64) throws -> [StoredEntry] {
-        var out: [StoredEntry] = []
-        out.reserveCapacity(Int(to - from))
-        var next = from
-        while next < to {
-            let want = Int(min(to - next, UInt64(SuyuanClient.maxEntriesPerRequest)))
-            let page = try client.entries(from: next, count: want)
-            guard page.count == want else {
-                throw ClientError.malformed(url: client.baseURL + "/api/v1/entries?from=\(next)&count=\(want)",
-                                            reason: "its checkpoint covers \(checkpointSize) entries, but it sent \(page.count) of entries \(next)…\(next + UInt64(want) - 1)")
+    /// Starts fetching entries `from..<to` (which the source's checkpoint, of `checkpointSize` entries,
+    /// covers) in requests of at most 1000, and checking them on all cores, in the background.
+    private func prefetch(_ from: UInt64, _ to: UInt64, _ checkpointSize: UInt64) -> Batch {
+        Batch(end: to) { [client, signers] in
+            var fetched: [StoredEntry] = []
+            fetched.reserveCapacity(Int(to - from))
+            var next = from
+            while next < to {
+                let want = Int(min(to - next, UInt64(SuyuanClient.maxEntriesPerRequest)))
+                let page = try client.entries(from: next, count: want)
+                guard page.count == want else {
+                    throw ClientError.malformed(url: client.baseURL + "/api/v1/entries?from=\(next)&count=\(want)",
+                                                reason: "its checkpoint covers \(checkpointSize) entries, but it sent \(page.count) of entries \(next)…\(next + UInt64(want) - 1)")
+                }
+                fetched += page
+                next += UInt64(want)
             }
-            out += page
-            next += UInt64(want)
+            return Parallel.map(fetched) { CheckedEntry($0, signers: signers) }
         }
-        return out
     }
 
     /// Writes verified entries at `index` in one transaction; a finding (nothing written) when one of
@@ -375,14 +406,15 @@ struct Mirror {
     /// The report of a round refused because an earlier one recorded a divergence.
     private func refused(_ recorded: String, _ store: SQLiteLedgerStore, _ report: MirrorReport) throws -> MirrorReport {
         var report = report
-        let j = try JSONValue.parse(recorded)
-        report.recordedAt = j["at"]?.stringValue ?? "an unknown time"
+        let j = try? JSONValue.parse(recorded)
+        report.recordedAt = j?["at"]?.stringValue ?? "an unknown time"
         report.diverged = true
-        report.findings = (j["findings"]?.arrayValue ?? []).map {
+        report.findings = (j?["findings"]?.arrayValue ?? []).map {
             Finding(index: $0["index"]?.integerValue.map { UInt64($0) }, kind: $0["kind"]?.stringValue ?? "?",
                     expected: $0["expected"]?.stringValue ?? "?", found: $0["found"]?.stringValue ?? "?")
         }
         if report.findings.isEmpty {
+            // A record edited by hand still refuses: it is shown as it is.
             report.findings = [Finding(index: nil, kind: "divergence", expected: "no recorded divergence", found: recorded)]
         }
         report.size = try store.tail().size

@@ -286,6 +286,26 @@ struct MirrorCLITests {
         await otherServer.stop()
     }
 
+    @Test("entries appended to the replica by hand are named as such (exit 65), not blamed on the source")
+    func localAppendsAreNotTheSourcesFault() async throws {
+        let sb = try Sandbox()
+        let f = sb.fixture
+        let source = try sb.copyBaseLedger("source.ledger")
+        try await sb.appendNotice(source, key: f.gd, title: "Source notice 1", checkpoint: true)
+        let replica = sb.path("replica.ledger")
+        try await serving(sb, source) { url in
+            let (r, j) = try await sb.mirror(url, into: replica)
+            #expect(r.status == 0 && j["size"]?.int == 2, "\(r)")
+            try await sb.appendNotice(replica, key: f.hk, title: "Written into the replica by hand")
+            try await sb.appendNotice(source, key: f.gd, title: "Source notice 2", checkpoint: true)
+            expectError(try await sb.run(["mirror", "--from", url, "--ledger", replica]), 65,
+                        mentions: ["entries 2…2 of \(replica) are not in the source's history: they were appended locally"])
+            // Nothing was recorded against the source.
+            let again = try await sb.run(["mirror", "--from", url, "--ledger", replica])
+            #expect(again.status == 65 && !again.stdout.contains("REFUSED"), "\(again)")
+        }
+    }
+
     @Test("a source rolled back below what was mirrored is reported, and nothing is written")
     func rolledBackSource() async throws {
         let sb = try Sandbox()

@@ -4,8 +4,10 @@
 // over keep-alive connections. Prints requests/s and p50/p99 latency for product verification (each
 // product's first read, then repeated reads), entries, inclusion proofs, tiles and submissions, and the
 // submission rate against the in-process append rate measured in the same run.
+// With --mirror it measures instead `suyuan mirror` copying the whole ledger from that server into a new
+// replica, against the rate at which this machine verifies the same entries' signatures alone.
 // Usage: swift run -c release suyuan-load [--entries N] [--products P] [--connections C] [--seconds S]
-//        [--submissions N]
+//        [--submissions N] [--mirror]
 import Dispatch
 import Foundation
 import Synchronization
@@ -258,6 +260,10 @@ enum Load {
             if let m = seen.firstMatch(of: #/:(\d+)/\n/#) { port = Int(m.1)! }
         }
 
+        if args.contains("--mirror") {
+            try mirror(binary: binary, ledger: ledgerPath, port: port, dir: dir, entries: entries, cores: cores)
+            return
+        }
         print("suyuan-load: \(cores) cores, ledger of \(entries) entries (\(products) products), server pid \(server.processIdentifier) on 127.0.0.1:\(port), \(connections) connections")
         let size = UInt64(entries)
         let duration = Double(seconds)
@@ -300,6 +306,40 @@ enum Load {
             ("POST", "/api/v1/statements", lone[i])
         }
 
+    }
+}
+
+extension Load {
+    /// Times `suyuan mirror` of the served ledger into a new replica, next to the rate at which the same
+    /// entries' signatures verify alone on all cores (the bound mirroring should approach).
+    static func mirror(binary: String, ledger: String, port: Int, dir: String, entries: Int, cores: Int) throws {
+        let store = try SQLiteLedgerStore(path: ledger, readOnly: true)
+        let sample = try store.entries(from: 1, count: min(entries - 1, 50_000)).map { try Entry(parsing: $0.bytes) }
+        let t0 = now()
+        let verified = Parallel.map(sample) { (try? $0.signed.verifySignature()) != nil }
+        let verifyRate = Double(sample.count) / (now() - t0)
+        precondition(verified.allSatisfy { $0 })
+
+        let replica = dir + "/replica.ledger"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["mirror", "--from", "http://127.0.0.1:\(port)", "--ledger", replica, "--json"]
+        let out = Pipe()
+        p.standardOutput = out
+        let t1 = now()
+        try p.run()
+        let report = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let seconds = now() - t1
+        guard p.terminationStatus == 0, let j = try? JSONValue.parse([UInt8](report)), let appended = j["appended"]?.integerValue else {
+            print("suyuan-load: suyuan mirror failed (exit \(p.terminationStatus)): \(String(decoding: report, as: UTF8.self))")
+            exit(1)
+        }
+        let rate = Double(appended) / seconds
+        print("suyuan-load: \(cores) cores, ledger of \(entries) entries served on 127.0.0.1:\(port) by a second process")
+        print(String(format: "suyuan mirror: %lld entries in %.2f s = %.0f entries/s", appended, seconds, rate))
+        print(String(format: "Ed25519 verification alone of %d of them on %d cores: %.0f entries/s (mirroring at %.0f%% of it)",
+                     sample.count, cores, verifyRate, 100 * rate / verifyRate))
     }
 }
 
