@@ -412,6 +412,16 @@ struct BackupCommand: SuyuanCommand {
     @Argument(help: "Where to write the copy (must not exist).") var out: String
 
     func execute() throws {
+        if let remote = try ledger.remote() {
+            // A copy of a served ledger is a verified replica, made as `suyuan mirror` makes one.
+            guard !FileManager.default.fileExists(atPath: out) else {
+                throw CLIError(code: CLIError.cannotCreate, message: "\(out) already exists; choose a new file for the copy")
+            }
+            let r = try Mirror(client: remote.client, path: out, trust: [remote.operatorKey], batch: 8192).run()
+            guard r.ok else { IO.print(r.human); throw ExitCode(CLIError.verification) }
+            IO.print("backed up \(try SQLiteLedgerStore(path: out).tail().size) entries from \(remote.client.baseURL) to \(out), each verified")
+            return
+        }
         let store = try ledger.openStore()
         try IO.createExclusively(out)
         do { try store.backup(to: out) } catch {

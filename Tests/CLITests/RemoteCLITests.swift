@@ -66,11 +66,13 @@ import Glibc
         let auditedLocally = try await sb.ok(["audit", "--json", "--quiet"] + local).json()
         #expect(audit["ok"] == .bool(true) && audit["entries"] == auditedLocally["entries"] && audit["root"] == auditedLocally["root"])
 
+        // A backup of a served ledger is a verified replica.
+        let copy = sb.path("copy.ledger")
+        try await sb.ok(["backup", copy] + remote)
+        #expect(try await sb.entries(copy)["entries"] == (try await sb.entries(s.ledger))["entries"])
         // Commands that need the file say so.
-        for args in [["backup", sb.path("copy.ledger")], ["export-epcis"]] {
-            let refused = try await sb.run(args + remote)
-            expectError(refused, 64, mentions: ["mirror"])
-        }
+        expectError(try await sb.run(["export-epcis"] + remote), 64, mentions: ["mirror"])
+        expectError(try await sb.run(["serve", "--port", "0"] + remote), 64, mentions: ["mirror"])
         await s.stop()
     }
 
