@@ -178,6 +178,7 @@ struct VerifyCommand: SuyuanCommand {
         let regions = try region.map { [try parseRegion($0, "--region")] } ?? Region.allCases
         let pol = policy.flatMap(LaterSuspensionPolicy.init(rawValue:))
         let v: ProductVerification
+        var made: ProductBundle?
         if let code, let remote = try ledger.remote() {
             let product = try parseProductCode(code, "CODE")
             let b = try remote.productBundle(product)
@@ -188,11 +189,7 @@ struct VerifyCommand: SuyuanCommand {
                 }
             }
             v = try b.verify(trusting: keys.isEmpty ? [remote.operatorKey] : keys, now: systemClock(), policy: pol, regions: regions)
-            if let out = bundle {
-                var doc = b.json
-                if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
-                try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
-            }
+            made = b
         } else if let code {
             let product = try parseProductCode(code, "CODE")
             let l = try ledger.open()
@@ -200,20 +197,21 @@ struct VerifyCommand: SuyuanCommand {
             let (result, b) = try ProductVerifier.verify(product, in: l, trusting: keys.isEmpty ? nil : keys, trustedCheckpoints: saved,
                                                          now: systemClock(), policy: pol, regions: regions)
             v = result
+            made = b
             if keys.isEmpty && !json { IO.note("trusting the operator key named in the ledger's genesis (\(l.genesis.operatorKey)); pass --trust to pin it") }
-            if let out = bundle {
-                guard let b else { throw CLIError(code: CLIError.data, message: "no bundle written: the ledger has no signed checkpoint yet") }
-                var doc = b.json
-                if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
-                try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
-                if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
-            }
+            if bundle != nil && b == nil { throw CLIError(code: CLIError.data, message: "no bundle written: the ledger has no signed checkpoint yet") }
         } else {
             let b = try ProductBundle(parsing: try IO.read(bundle!, limit: ProductBundle.maxBytes))
             do { v = try b.verify(trusting: keys, now: systemClock(), policy: pol, regions: regions) } catch LedgerError.corrupt(let why) {
                 // No ledger is involved: the bundle itself (its checkpoint or genesis entry) does not verify.
                 throw CLIError(code: CLIError.verification, message: "the bundle \(bundle!) does not verify: \(why)")
             }
+        }
+        if let out = bundle, code != nil, let b = made {
+            var doc = b.json
+            if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
+            try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
+            if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
         }
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }
         if !v.verified { throw ExitCode(CLIError.verification) }
