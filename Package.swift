@@ -135,7 +135,7 @@ let package = Package(
         // Fuzz targets for every parser of outside input (library), and their libFuzzer / replay driver.
         .target(
             name: "SuyuanFuzz",
-            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger"],
+            dependencies: ["SuyuanCrypto", "SuyuanFormats", "SuyuanMerkle", "SuyuanLedger", "SuyuanTrace"],
             path: "Tools/fuzz/Targets",
             swiftSettings: strict
         ),

@@ -18,7 +18,7 @@ target=$1
 seconds=$2
 scratch=.build-fuzz
 sanitizers=${FUZZ_SANITIZERS:-fuzzer,address}
-targets=(json note checkpoint vkey envelope entry statement productcode keyfile witness timestamp didkey)
+targets=(json note checkpoint vkey envelope entry statement productcode keyfile witness timestamp didkey epcis attestation bundle termbundle batch)
 
 swift build --product suyuan-fuzz --scratch-path "$scratch" \
   -Xswiftc "-sanitize=$sanitizers" -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 \
@@ -33,10 +33,13 @@ run_one() {
   [ -d "$seeds" ] || { echo "fuzz: no corpus directory $seeds (targets: ${targets[*]})" >&2; return 64; }
   mkdir -p "$work" "$crashes"
   local log="$scratch/fuzz-$t.log"
+  # Bundles and batches of signed entries are larger than the other inputs: their seeds must fit whole.
+  local max_len=8192
+  case $t in bundle|termbundle|batch) max_len=32768 ;; esac
   local before
   before=$(find "$crashes" -type f | wc -l)
   set +e
-  SWIFT_BACKTRACE=enable=no SUYUAN_FUZZ_TARGET=$t "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len=8192 -timeout=10 \
+  SWIFT_BACKTRACE=enable=no SUYUAN_FUZZ_TARGET=$t "$bin" "$work" "$seeds" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
     -rss_limit_mb=2048 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1
   local rc=$?
   set -e

@@ -120,13 +120,39 @@ public enum EventBuilder {
         return .object(o)
     }
 
-    /// An EPCIS 2.0 document holding `events`.
+    /// An EPCIS 2.0 document holding `events`. Its `@context` declares the namespace prefixes the events
+    /// were hashed with (those of the documents they were imported from) and its `ignoreFields` the fields
+    /// their hashes leave out, so the document re-imports to the same event IDs. Events hashed in
+    /// conflicting contexts (one prefix for two namespaces, different ignored fields) cannot share one
+    /// document: the first event's namespace for a prefix is kept, and every ignored field is listed.
     public static func document(_ events: [EPCISEvent], created: Timestamp) -> JSONValue {
-        .object([
-            "@context": SuyuanEPCIS.context, "type": "EPCISDocument", "schemaVersion": "2.0",
+        var prefixes: [String: String] = [:]
+        for e in events {
+            for (p, uri) in e.context.namespaces where EventHash.Context.standardNamespaces[p] != uri && prefixes[p] == nil { prefixes[p] = uri }
+        }
+        // Suyuan's own prefixes, unless the events' documents gave them other namespaces.
+        var declared = SuyuanEPCIS.context.arrayValue?.last?.objectValue ?? [:]
+        for (p, uri) in prefixes { declared[p] = .string(uri) }
+        var doc: [String: JSONValue] = [
+            "@context": .array([SuyuanEPCIS.context.arrayValue?.first ?? "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+                                .object(declared)]),
+            "type": "EPCISDocument", "schemaVersion": "2.0",
             "creationDate": .string(created.millisecondString),
             "epcisBody": .object(["eventList": .array(events.map(\.json))]),
-        ])
+        ]
+        // Ignored fields are kept expanded (`{namespace}local`); written back as `prefix:local` with a prefix
+        // of this document when one names that namespace, else as they are (which expand to themselves).
+        let ignored = Set(events.flatMap(\.context.ignoredFields))
+        if !ignored.isEmpty {
+            let all = EventHash.Context(namespaces: declared.compactMapValues(\.stringValue), ignoredFields: []).namespaces
+            let byURI = Dictionary(all.filter { !$0.key.contains(":") }.map { ($0.value, $0.key) }, uniquingKeysWith: { min($0, $1) })
+            doc["ignoreFields"] = .array(ignored.sorted().map { name in
+                guard name.hasPrefix("{"), let close = name.firstIndex(of: "}"),
+                      let p = byURI[String(name[name.index(after: name.startIndex)..<close])] else { return .string(name) }
+                return .string(p + ":" + name[name.index(after: close)...])
+            })
+        }
+        return .object(doc)
     }
 
     /// The events of an EPCIS 2.0 document (or query document), each parsed and checked with the

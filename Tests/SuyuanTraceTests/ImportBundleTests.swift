@@ -89,6 +89,36 @@ extension World {
         _ = try fresh.importDocument(try doc.canonical())
         #expect(try fresh.journey().steps.map(\.event.eventID) == j.steps.map(\.event.eventID))
     }
+
+    /// Events imported from a document with its own namespace prefixes or ignored fields are exported with
+    /// them (the export once wrote Suyuan's context only, and such documents did not re-import: found by fuzzing).
+    @Test(arguments: epcisDocuments.filter { ImportTests.refused[$0] == nil })
+    func exportedDocumentsKeepTheImportedContext(_ name: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: epcisVectors.appendingPathComponent(name)))
+        let events = try EventBuilder.events(inDocument: bytes)
+        let again = try EventBuilder.events(inDocument: try EventBuilder.document(events, created: time("2026-06-01")).canonical())
+        #expect(again.map(\.eventID) == events.map(\.eventID))
+        // Also through the ledger: imported, read back from the entries, exported, re-imported.
+        let w = World()
+        let appended = try w.importDocument(bytes)
+        let stored = try appended.map { a in try EPCISEvent(statement: try Entry(parsing: try w.ledger.store.entry(at: a.index)!.bytes).statement) }
+        let reread = try EventBuilder.events(inDocument: try EventBuilder.document(stored, created: w.now).canonical())
+        #expect(reread.map(\.eventID) == events.map(\.eventID))
+    }
+
+    @Test func ignoredFieldsAreExportedWithTheirPrefix() throws {
+        let doc = #"""
+        {"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"ex":"https://ns.example.com/epcis/"}],
+         "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-05-01T00:00:00Z","ex:ignoreFields":["ex:note"],
+         "epcisBody":{"eventList":[{"type":"ObjectEvent","action":"OBSERVE","eventTime":"2026-05-01T00:00:00Z","eventTimeZoneOffset":"+08:00",
+          "epcList":["urn:epc:id:sgtin:0614141.107346.2017"],"ex:myField":"x","ex:note":"not hashed"}]}}
+        """#
+        let events = try EventBuilder.events(inDocument: Array(doc.utf8))
+        let out = EventBuilder.document(events, created: time("2026-06-01"))
+        #expect(out["ignoreFields"] == ["ex:note"])
+        #expect(out["@context"]?.arrayValue?.last?["ex"] == "https://ns.example.com/epcis/")
+        #expect(try EventBuilder.events(inDocument: try out.canonical()).map(\.eventID) == events.map(\.eventID))
+    }
 }
 
 @Suite struct BundleTests {

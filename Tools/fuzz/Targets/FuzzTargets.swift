@@ -42,13 +42,14 @@ public struct FuzzTarget: Sendable {
     }
 
     /// Every target, by name.
-    public static let all: [FuzzTarget] = [json, note, checkpoint, vkey, envelope, entry, statement, productCode, keyFile, witness, timestamp, didKey]
+    public static let all: [FuzzTarget] = [json, note, checkpoint, vkey, envelope, entry, statement, productCode, keyFile, witness, timestamp, didKey,
+                                          epcis, attestation, bundle, termBundle, batch]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }
 
 /// Runs `f`; records a thrown error as the refusal. Returns the value when accepted.
-private func attempt<T>(_ o: inout FuzzOutcome, _ f: () throws -> T) -> T? {
+func attempt<T>(_ o: inout FuzzOutcome, _ f: () throws -> T) -> T? {
     do {
         let v = try f()
         o.accepted = true
@@ -60,7 +61,7 @@ private func attempt<T>(_ o: inout FuzzOutcome, _ f: () throws -> T) -> T? {
     }
 }
 
-private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
 // Fixed keys for the targets that verify signatures (a fuzzer cannot forge them; it must not crash trying).
 let fuzzLogKey = SecretKey(seed: [UInt8](repeating: 0x31, count: 32))!

@@ -2,6 +2,7 @@ import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
 import SuyuanMerkle
+import SuyuanTrace
 
 /// Valid inputs made with the fuzz keys, for the targets whose interesting paths need a real signature or
 /// structure (`suyuan-fuzz --write-seeds DIR` writes them as `DIR/TARGET/seed-*`). Deterministic.
@@ -80,6 +81,122 @@ public enum FuzzSeeds {
             out.append(("didkey", "seed-\(i)", Array(DIDKey.encode(k.publicKey).utf8)))
         }
         out.append(("didkey", "seed-fragment", Array((DIDKey.encode(gd.publicKey) + "#" + DIDKey.multibase(gd.publicKey)).utf8)))
+        out += try traceSeeds()
+        return out
+    }
+
+    /// Seeds of the supply-chain targets, from a small Suyuan ledger kept in memory: the fuzz log key as operator,
+    /// a fixed clock, an HK lab with a bound inspector, two products' journeys, an attestation and a checkpoint.
+    static func traceSeeds() throws -> [(target: String, name: String, bytes: [UInt8])] {
+        var out: [(String, String, [UInt8])] = []
+        let t0 = Timestamp(parsing: "2026-06-01T00:00:00.000Z")!
+        func time(_ s: String) -> Timestamp { Timestamp(parsing: s)! }
+        let op = fuzzLogKey
+        let gd = SecretKey(seed: [UInt8](repeating: 0x02, count: 32))!, hk = SecretKey(seed: [UInt8](repeating: 0x03, count: 32))!
+        let mo = SecretKey(seed: [UInt8](repeating: 0x04, count: 32))!, inspector = SecretKey(seed: [UInt8](repeating: 0x51, count: 32))!
+        let genesis = try Genesis(origin: "fuzz.suyuan.example/log", operatorKey: fuzzLogVKey,
+                                  regulators: [.GD: VerifierKey(name: "gd.fuzz.example", publicKey: gd.publicKey),
+                                               .HK: VerifierKey(name: "hk.fuzz.example", publicKey: hk.publicKey),
+                                               .MO: VerifierKey(name: "mo.fuzz.example", publicKey: mo.publicKey)])
+        let ledger = try Ledger.create(in: MemoryLedgerStore(),
+                                       genesis: try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: t0).sign(with: op),
+                                       rules: .suyuan, clock: { t0 })
+        var signed: [SignedStatement] = []
+        func append(_ kind: String, _ payload: JSONValue, by key: SecretKey) throws {
+            let s = try Statement(kind: kind, payload: payload, signer: key.publicKey, time: t0).sign(with: key)
+            _ = try ledger.appendAll([s])
+            signed.append(s)
+        }
+
+        // The registry: an HK accreditation body and lab, GD recognising HK results, the inspector bound to the lab.
+        let cosmetics = try ScopeItem(parsing: "cosmetics:GB 4806.7-2016")
+        let since2020 = Validity(from: time("2020-01-01T00:00:00Z"))
+        try append(TraceKind.body, try RegistryPayload.body(id: "HKAS", name: "HKAS accreditation", region: .HK, type: .accreditationBody,
+                                                            validity: since2020), by: hk)
+        try append(TraceKind.body, try RegistryPayload.body(id: "HK-LAB", name: "HK laboratory", region: .HK, type: .lab, accreditedBy: "HKAS",
+                                                            accreditation: "ACC-HK-LAB", scope: [cosmetics], validity: since2020), by: hk)
+        try append(TraceKind.agreement, try RegistryPayload.agreement(region: .GD, acceptFrom: [.HK], scope: [cosmetics],
+                                                                      validity: Validity(from: time("2025-01-01T00:00:00Z"))), by: gd)
+        try append(TraceKind.keyBinding, try RegistryPayload.keyBinding(body: "HK-LAB", key: inspector.publicKey,
+                                                                        validity: Validity(from: time("2026-01-01T00:00:00Z"))), by: hk)
+
+        // Journeys: item SN001 (packed, shipped, bonded, released, delivered) and item SN002 (commissioned only).
+        let item = "https://id.gs1.org/01/09506000134352/21/SN001", item2 = "https://id.gs1.org/01/09506000134352/21/SN002"
+        let case1 = "https://id.gs1.org/00/095060001343520000"
+        var events: [EPCISEvent] = []
+        func event(_ step: JourneyStepKind, _ product: String?, _ at: String, _ configure: (inout StepDetails) -> Void = { _ in }) throws {
+            var d = StepDetails()
+            configure(&d)
+            let e = try EventBuilder.build(step, product: product, time: time(at), timeZoneOffset: "+08:00", details: d)
+            try append(TraceKind.event, EventBuilder.payload(e), by: op)
+            events.append(e)
+        }
+        try event(.commission, item, "2026-05-01T00:00:00Z") { $0.originCountry = "NZ"; $0.lot = "LOT1"; $0.expiry = "2027-05-01"; $0.allowedMin = 2; $0.allowedMax = 8 }
+        try event(.commission, item2, "2026-05-01T00:00:01Z") { $0.originCountry = "FR"; $0.lot = "LOT2" }
+        try event(.pack, nil, "2026-05-02T00:00:00Z") { $0.parent = case1; $0.children = [item] }
+        try event(.ship, case1, "2026-05-03T00:00:00Z") { $0.reason = "sea freight" }
+        try event(.enterBonded, case1, "2026-05-10T00:00:00Z") { $0.zone = .nansha }
+        try event(.sensor, case1, "2026-05-10T06:00:00Z") { $0.temperature = 4.5 }
+        try event(.unpack, nil, "2026-05-12T00:00:00Z") { $0.parent = case1 }
+        try event(.release, item, "2026-05-20T00:00:00Z") { $0.declaration = "530120260520001"; $0.orderHash = String(repeating: "ab", count: 32) }
+        try event(.deliver, item, "2026-05-22T00:00:00Z")
+
+        // An attestation on item SN001's lot by the bound inspector.
+        let lab = try TraceReader(ledger: ledger).registry().bodies["HK-LAB"]!
+        let lot = try ProductCode(parsing: "https://id.gs1.org/01/09506000134352/10/LOT1")
+        let attestation = try Attestation.issue(
+            id: "urn:uuid:00000000-0000-4000-8000-000000000001", key: inspector, body: lab, product: lot, scope: cosmetics, result: .pass,
+            values: [try MeasuredValue(parsing: "lead=0.05mg/kg")], validFrom: t0, relatedEvents: [events[0].eventID])
+        try append(TraceKind.attestation, .object(["credential": attestation.credential]), by: inspector)
+        _ = try ledger.checkpoint(signer: try NoteSigner(name: fuzzLogVKey.name, key: op))
+        // Recorded after the checkpoint: bundles leave it out.
+        try event(.recall, item2, "2026-05-30T00:00:00Z") { $0.reason = "label misprint" }
+
+        // EPCIS documents: the journeys as export-epcis writes them, and one with its own namespace and ignored field.
+        out.append(("epcis", "seed-journey", Array(EventBuilder.document(events, created: t0).prettyPrinted().utf8)))
+        out.append(("epcis", "seed-one-event", try EventBuilder.document([events[5]], created: t0).canonical()))
+        let custom = #"""
+        {"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",{"ex":"https://ns.example.com/epcis/"}],
+         "type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-05-01T00:00:00Z","ex:ignoreFields":["ex:note"],
+         "epcisBody":{"eventList":[
+          {"type":"ObjectEvent","action":"OBSERVE","eventTime":"2026-05-01T08:00:00.5+08:00","eventTimeZoneOffset":"+08:00",
+           "epcList":["urn:epc:id:sgtin:0614141.107346.2017"],"bizStep":"shipping","disposition":"in_transit",
+           "readPoint":{"id":"urn:epc:id:sgln:0614141.07346.1234"},"ex:myField":{"ex:depth":[1,2.50,"x"]},"ex:note":"not hashed",
+           "quantityList":[{"epcClass":"urn:epc:class:lgtin:4012345.012345.998877","quantity":200,"uom":"KGM"}]},
+          {"type":"AggregationEvent","action":"ADD","eventTime":"2026-05-02T00:00:00Z","eventTimeZoneOffset":"+00:00",
+           "parentID":"urn:epc:id:sscc:0614141.1234567890","childEPCs":["urn:epc:id:sgtin:0614141.107346.2017"],"bizStep":"packing",
+           "eventID":"urn:uuid:9d5b2e4e-1f0a-4e55-8f5e-0c5d3e8b7a11"},
+          {"type":"TransformationEvent","eventTime":"2026-05-03T00:00:00Z","eventTimeZoneOffset":"+00:00",
+           "inputEPCList":["urn:epc:id:sgtin:0614141.107346.2017"],"outputEPCList":["https://id.gs1.org/01/09506000134352/21/SN9"],
+           "errorDeclaration":{"declarationTime":"2026-05-04T00:00:00Z","reason":"incorrect_data"}}
+         ]}}
+        """#
+        out.append(("epcis", "seed-extensions", Array(custom.utf8)))
+
+        // Attestation payloads: the recorded one, and others covering the optional members.
+        out.append(("attestation", "seed-recorded", Array(JSONValue.object(["credential": attestation.credential]).prettyPrinted().utf8)))
+        let other = try Attestation.issue(
+            id: "urn:uuid:00000000-0000-4000-8000-000000000002", key: inspector, body: lab,
+            product: try ProductCode(parsing: "https://id.gs1.org/01/09506000134352/21/SN002"), scope: cosmetics, result: .fail,
+            values: [try MeasuredValue(parsing: "lead=12mg/kg"), try MeasuredValue(parsing: "ph=-5.5")], reportHash: String(repeating: "0f", count: 32),
+            validFrom: time("2026-06-01T00:00:00.250Z"), validUntil: time("2027-06-01T00:00:00Z"))
+        out.append(("attestation", "seed-fail-all-fields", try JSONValue.object(["credential": other.credential]).canonical()))
+        out.append(("attestation", "seed-bare-credential", try attestation.credential.canonical()))
+
+        // Offline product bundles and term bundles, as of the checkpoint.
+        for (name, code) in [("item", item), ("item2", item2)] {
+            let (_, b) = try ProductVerifier.verify(try ProductCode(parsing: code), in: ledger, now: fuzzNow)
+            out.append(("bundle", "seed-\(name)", try b!.json.canonical()))
+        }
+        for (name, term) in [("registry", Registry.term), ("product", "product:" + item2), ("attestation", "attestation:" + attestation.id)] {
+            out.append(("termbundle", "seed-\(name)", try TermBundle.build(term, in: ledger).json.canonical()))
+        }
+
+        // Batch submission bodies.
+        func batch(_ list: [SignedStatement]) throws -> [UInt8] { try JSONValue.object(["statements": .array(list.map(\.envelope))]).canonical() }
+        out.append(("batch", "seed-events", try batch(Array(signed.suffix(3)))))
+        out.append(("batch", "seed-registry", try batch(Array(signed.prefix(4)))))
+        out.append(("batch", "seed-one", Array(JSONValue.object(["statements": .array([signed[0].envelope])]).prettyPrinted().utf8)))
         return out
     }
 }
