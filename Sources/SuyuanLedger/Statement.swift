@@ -151,4 +151,27 @@ public struct SignedStatement: Sendable, Equatable {
         guard let s = sigs[0]["sig"]?.stringValue, let sig = Base64.decode(s) else { throw .malformed("signatures[0].sig must be standard base64") }
         try self.init(canonical: body, signature: sig)
     }
+
+    /// The most statements one batch holds, and the largest batch body.
+    public static let maxBatchStatements = 10_000
+    public static let maxBatchBytes = 32 << 20
+
+    /// Parses a batch `{"statements":[envelope, …]}` (1 to `maxBatchStatements` DSSE envelopes), as
+    /// `POST /api/v1/statements/batch` receives it; a bad envelope is named by its position.
+    public static func batch(parsing bytes: [UInt8]) throws(LedgerError) -> [SignedStatement] {
+        guard bytes.count <= maxBatchBytes else { throw .malformed("the batch is larger than the \(maxBatchBytes)-byte limit") }
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(bytes) } catch { throw .malformed("the batch is not valid JSON: \(error)") }
+        guard let list = doc.objectValue?["statements"]?.arrayValue, doc.objectValue?.count == 1, !list.isEmpty,
+              list.count <= maxBatchStatements else {
+            throw .malformed("a batch is {\"statements\":[…]} with 1 to \(maxBatchStatements) DSSE envelopes as written by `suyuan sign`")
+        }
+        var statements: [SignedStatement] = []
+        for (i, item) in list.enumerated() {
+            do { statements.append(try SignedStatement(envelope: try item.canonical())) } catch {
+                throw .malformed("statement \(i + 1) of \(list.count): \((error as? LedgerError).map { "\($0)" } ?? "\(error)")")
+            }
+        }
+        return statements
+    }
 }

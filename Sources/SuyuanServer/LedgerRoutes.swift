@@ -64,22 +64,8 @@ struct LedgerRoutes: RouteGroup {
     /// naming its position, with the status a single submission would get).
     private func submitAll(_ request: Request) async throws -> Response {
         let body = try await Self.body(request, limit: Self.maxBatchBytes, tooLarge: Self.batchTooLarge)
-        let doc: JSONValue
-        do { doc = try JSONValue.parse(Array(buffer: body)) } catch {
-            throw APIError.badRequest("the request body is not valid JSON: \(error)")
-        }
-        guard let list = doc.objectValue?["statements"]?.arrayValue, doc.objectValue?.count == 1, !list.isEmpty else {
-            throw APIError.badRequest("send {\"statements\":[…]} with 1 to \(Self.maxBatchStatements) DSSE envelopes as written by `suyuan sign`")
-        }
-        guard list.count <= Self.maxBatchStatements else {
-            throw APIError(.contentTooLarge, "\(list.count) statements in one batch; at most \(Self.maxBatchStatements)")
-        }
-        var statements: [SignedStatement] = []
-        for (i, item) in list.enumerated() {
-            do { statements.append(try SignedStatement(envelope: try item.canonical())) } catch let e as LedgerError {
-                throw APIError.refusal(.malformed("statement \(i + 1) of \(list.count): \(e.description)"))
-            }
-        }
+        let statements: [SignedStatement]
+        do { statements = try SignedStatement.batch(parsing: Array(buffer: body)) } catch { throw APIError.refusal(error) }
         do {
             let (appended, note) = try await writer.submitAll(statements)
             var o: [String: JSONValue] = ["appended": .array(appended.map { .object(["index": .number(Double($0.index)), "leafHash": .string($0.leafHash.hex)]) })]
@@ -90,9 +76,7 @@ struct LedgerRoutes: RouteGroup {
         }
     }
 
-    /// The largest batch body, and the most statements in one batch.
-    static let maxBatchBytes = 32 << 20
-    static let maxBatchStatements = 10_000
+    static let maxBatchBytes = SignedStatement.maxBatchBytes
 
     private static func batchTooLarge(_ declared: Int?) -> APIError {
         APIError(.contentTooLarge, "the request body\(declared.map { " (\($0) bytes)" } ?? "") is larger than the \(maxBatchBytes)-byte limit for a batch of statements")

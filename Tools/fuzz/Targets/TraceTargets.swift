@@ -106,16 +106,13 @@ extension FuzzTarget {
         o.check(entries.allSatisfy { b.material.entries[$0.index] == $0.bytes }, "a verified entry is not the bundle's bytes")
     }
 
-    /// The body of `POST /api/v1/statements/batch`, through `BatchBody.parse` (the route's parse loop).
+    /// The body of `POST /api/v1/statements/batch`, through `SignedStatement.batch(parsing:)` (what the route uses).
     static let batch = FuzzTarget(name: "batch", about: "POST /api/v1/statements/batch body: {\"statements\":[DSSE envelope…]}") { bytes, o in
         let parsed: [SignedStatement]
-        do { parsed = try BatchBody.parse(bytes); o.accepted = true } catch let e as BatchBody.Refusal {
-            o.refusal = e.description; return
-        } catch {
-            // The route catches only these refusals; anything else would be an internal server error.
-            return o.check(false, "the parse loop threw \(type(of: error)), not a refusal: \(error)")
+        do { parsed = try SignedStatement.batch(parsing: bytes); o.accepted = true } catch {
+            o.refusal = "\(error)"; return
         }
-        o.check(!parsed.isEmpty && parsed.count <= BatchBody.maxStatements, "an accepted batch holds \(parsed.count) statements")
+        o.check(!parsed.isEmpty && parsed.count <= SignedStatement.maxBatchStatements, "an accepted batch holds \(parsed.count) statements")
         for (i, s) in parsed.enumerated() {
             o.check(JCS.isCanonical(s.canonical) && s.canonical.count <= Statement.maxBytes, "statement \(i + 1) is not canonical or too large")
             o.check(s.statementHash == SHA256.hash(s.canonical), "statement \(i + 1) has the wrong statement hash")
@@ -124,7 +121,7 @@ extension FuzzTarget {
         }
         // The batch of the statements' own envelopes parses to the same statements.
         let body = JSONValue.object(["statements": .array(parsed.map(\.envelope))])
-        guard let c = try? body.canonical(), let again = try? BatchBody.parse(c) else { return o.check(false, "the re-encoded batch does not parse") }
+        guard let c = try? body.canonical(), let again = try? SignedStatement.batch(parsing: c) else { return o.check(false, "the re-encoded batch does not parse") }
         o.check(again == parsed, "the re-encoded batch parses to other statements")
     }
 }
@@ -132,38 +129,4 @@ extension FuzzTarget {
 /// Equal checkpoint, entries and proofs.
 private func sameMaterial(_ a: ProofMaterial, _ b: ProofMaterial) -> Bool {
     a.checkpoint == b.checkpoint && a.entries == b.entries && a.proofs == b.proofs
-}
-
-/// The body of `POST /api/v1/statements/batch`, parsed exactly as the route (`LedgerRoutes.submitAll` in
-/// SuyuanServer) does before anything is appended: the fuzz targets do not depend on the server, so its parse
-/// loop is repeated here. Keep the two in step.
-enum BatchBody {
-    /// The route's limits (`LedgerRoutes.maxBatchStatements`, `maxBatchBytes`).
-    static let maxStatements = 10_000
-    static let maxBytes = 32 << 20
-
-    /// A refusal: the route answers it with 400 (413 for too many statements).
-    struct Refusal: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    static func parse(_ bytes: [UInt8]) throws -> [SignedStatement] {
-        guard bytes.count <= maxBytes else { throw Refusal(description: "the request body is larger than the \(maxBytes)-byte limit") }
-        let doc: JSONValue
-        do { doc = try JSONValue.parse(bytes) } catch {
-            throw Refusal(description: "the request body is not valid JSON: \(error)")
-        }
-        guard let list = doc.objectValue?["statements"]?.arrayValue, doc.objectValue?.count == 1, !list.isEmpty else {
-            throw Refusal(description: "send {\"statements\":[…]} with 1 to \(maxStatements) DSSE envelopes as written by `suyuan sign`")
-        }
-        guard list.count <= maxStatements else { throw Refusal(description: "\(list.count) statements in one batch; at most \(maxStatements)") }
-        var statements: [SignedStatement] = []
-        for (i, item) in list.enumerated() {
-            // The route catches only `LedgerError` here; the target reports anything else as a violation.
-            do { statements.append(try SignedStatement(envelope: try item.canonical())) } catch let e as LedgerError {
-                throw Refusal(description: "statement \(i + 1) of \(list.count): \(e.description)")
-            }
-        }
-        return statements
-    }
 }
