@@ -220,6 +220,14 @@ curl -sf "${URL}api/v1/products/verification?code=https%3A%2F%2Fid.gs1.org%2F01%
 curl -sf -o /dev/null -w "GET /01/09421902960055/21/MP-000731 (the consumer page): HTTP %{http_code}, %{content_type}\n" "${URL}01/09421902960055/21/MP-000731"
 curl -sf -o milk-qr.svg -w "GET /qr/01/09421902960055/21/MP-000731 (label QR code): HTTP %{http_code}, %{content_type}, saved milk-qr.svg\n" "${URL}qr/01/09421902960055/21/MP-000731"
 curl -sf "${URL}checkpoint" | head -2
+
+step "15c. Remote users: an inspector in Hong Kong and a consumer use the CLI against the server (--server); a regulator mirrors it"
+export SUYUAN_HOME="$PWD/home"
+run verify "$MILK" --server "${URL%/}" --server-key "$OPV" --json \
+  | python3 -c 'import json,sys; d=json.load(sys.stdin); print("verify --server:", "verified" if d["verified"] else "NOT verified", {r: v["verdict"] for r, v in d["recognition"].items()})'
+run notice --server "${URL%/}" --key hk.key --level notice --title "Remote notice" --text "Recorded through the server; the entry was proved included before this printed." --category infant-formula
+run mirror --from "${URL%/}" --ledger replica.ledger --trust "$OPV"
+run audit --ledger replica.ledger --quiet
 kill $SERVER; wait $SERVER 2>/dev/null || true; trap - EXIT
 
 step "16. The regulator's audit of the whole ledger, registry rules included"
