@@ -35,7 +35,8 @@ func fmt(_ x: Double) -> String { String(format: x >= 100 ? "%.0f" : "%.2f", x) 
 func peakRSSMiB() -> Double {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
     let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-    return (Double(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+    // "VmHWM:\t  123456 kB": the fields are separated by tabs and runs of spaces.
+    return (Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "0") ?? 0) / 1024
 }
 
 print("suyuan-bench: \(cores) cores, \(appendCount) appends in batches of \(batchSize), proofs at \(proofSize) entries")
