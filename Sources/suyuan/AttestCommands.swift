@@ -58,7 +58,8 @@ extension AttestCommand {
             let t = try time.map { try TimeArgument.parse($0, "--time") } ?? systemClock().truncatedToMilliseconds
             let until = try validUntil.map { try TimeArgument.parse($0, "--valid-until") }
             let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-            let registry = try ledger.remote()?.registry() ?? TraceReader(ledger: try ledger.open()).registry()
+            let remote = try ledger.remote()
+            let registry = try remote?.registry() ?? TraceReader(ledger: try ledger.open()).registry()
             let bound = registry.bindings(of: sk.publicKey).filter { $0.isValid(at: systemClock()) }.map(\.body)
             let bodyID: String
             if let body {
@@ -79,7 +80,7 @@ extension AttestCommand {
                 scope: ScopeItem(parsing: "\(category):\(standard)"), result: TestResult(rawValue: result)!, values: values,
                 reportHash: reportHash, validFrom: t, validUntil: until, relatedEvents: event)
             let signed = try Statement(kind: TraceKind.attestation, payload: .object(["credential": a.credential]), signer: sk.publicKey, time: t).sign(with: sk)
-            let appended = try AutoCheckpoint.append([signed], to: ledger, pass: pass).appended[0]
+            let appended = try AutoCheckpoint.append([signed], to: ledger, pass: pass, remote: remote).appended[0]
             if json {
                 IO.printJSON(.object(["attestation": .string(a.id), "index": .number(Double(appended.index)), "leafHash": .string(appended.leafHash.hex)]))
             } else {

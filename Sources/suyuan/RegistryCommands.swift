@@ -29,11 +29,12 @@ struct RegulatorSigning: ParsableArguments {
     /// Signs the payload `make` builds for the key's own region and appends it (agreements, policies).
     func appendForOwnRegion(_ kind: String, _ make: (Region) throws -> JSONValue) throws {
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
-        let genesis = try ledger.remote()?.genesis ?? ledger.open().genesis
+        let remote = try ledger.remote()
+        let genesis = try remote?.genesis ?? ledger.open().genesis
         guard let own = genesis.regulatorRegion(of: sk.publicKey) else {
             throw CLIError(code: CLIError.verification, message: "not authorised: \(key) is not a regulator key named in genesis")
         }
-        try AutoCheckpoint.appendAndReport(try StatementInput.sign(kind, try make(own), key: sk), to: ledger, pass: pass, json: json)
+        try AutoCheckpoint.appendAndReport(try StatementInput.sign(kind, try make(own), key: sk), to: ledger, pass: pass, json: json, remote: remote)
     }
 }
 

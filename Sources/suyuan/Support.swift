@@ -300,9 +300,10 @@ enum AutoCheckpoint {
     /// Appends `statements`, all or none, to the ledger file (then signs a checkpoint when the operator
     /// key is at hand) or through `--server` (then proves each entry included in the server's new
     /// checkpoint); returns their indexes and leaf hashes and the checkpoint note, if any.
-    static func append(_ statements: [SignedStatement], to ledger: LedgerOptions, pass: PassphraseOptions) throws
+    /// `remote`: the server already connected to for this command, if any (not connected again).
+    static func append(_ statements: [SignedStatement], to ledger: LedgerOptions, pass: PassphraseOptions, remote: RemoteLedger? = nil) throws
         -> (appended: [(index: UInt64, leafHash: Hash)], checkpoint: [UInt8]?) {
-        if let remote = try ledger.remote() {
+        if let remote = try remote ?? ledger.remote() {
             let r = try remote.append(statements)
             return (r.appended, r.checkpoint)
         }
@@ -313,8 +314,9 @@ enum AutoCheckpoint {
 
     /// Appends one signed statement (see `append`) and prints `{"index","leafHash","checkpoint"}` (or
     /// the same for people).
-    static func appendAndReport(_ signed: SignedStatement, to ledger: LedgerOptions, pass: PassphraseOptions, json: Bool) throws {
-        let (appended, cp) = try append([signed], to: ledger, pass: pass)
+    static func appendAndReport(_ signed: SignedStatement, to ledger: LedgerOptions, pass: PassphraseOptions, json: Bool,
+                                remote: RemoteLedger? = nil) throws {
+        let (appended, cp) = try append([signed], to: ledger, pass: pass, remote: remote)
         let a = appended[0]
         let note = cp.map { String(decoding: $0, as: UTF8.self) }
         if json {
