@@ -101,6 +101,7 @@ public struct Auditor: Sendable {
         let size = try store.tail().size
         let storedCheckpoints = try store.checkpoints()
         var state = State(auditor: self, expectedEntries: size)
+        state.storedLevel = max(1, store.lowestStoredNodeLevel)
         // The sizes whose roots the checkpoints will need, read (unverified) before streaming.
         state.wantedSizes = Set(storedCheckpoints.map(\.size))
         for note in trustedCheckpoints + storedCheckpoints.map(\.note) {
@@ -183,6 +184,8 @@ public struct Auditor: Sendable {
         var rootsAtSize: [UInt64: Hash] = [:]
         var wantedSizes: Set<UInt64> = []
         var pendingNodes: [(NodeID, Hash)] = []
+        /// The lowest node level the store keeps: only those are compared (lower ones it recomputes).
+        var storedLevel = 1
         /// Positions whose stored leaf hash is wrong: nodes over them are expected to differ too.
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
@@ -212,7 +215,7 @@ public struct Auditor: Sendable {
                 if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             // The tree is always built from what the bytes hash to, never from stored hashes.
-            for (id, h) in frontier.append(leafHash: p.leafHash) where id.level > 0 { pendingNodes.append((id, h)) }
+            for (id, h) in frontier.append(leafHash: p.leafHash) where id.level >= storedLevel { pendingNodes.append((id, h)) }
             if wantedSizes.contains(frontier.size) { rootsAtSize[frontier.size] = frontier.root }
             // The stored index only proposes candidates: each is re-derived, so a tampered index row
             // is reported as an index-term finding and cannot mislead the authorisation check.

@@ -90,17 +90,28 @@ public final class Ledger: Sendable {
         try appendBatch(batch, atomic: true).map { try $0.get() }
     }
 
-    private func appendBatch(_ batch: [SignedStatement], atomic: Bool) throws -> [Result<Appended, LedgerError>] {
+    /// The stateless checks of `statement` (signature, kind, payload shape), which need no ledger
+    /// state: a caller with statements arriving one by one (the server) runs them as they arrive, on
+    /// any thread, and appends the checked statements later in one batch.
+    public func precheck(_ statement: SignedStatement) -> Result<PrecheckedStatement, LedgerError> {
+        do throws(LedgerError) {
+            let key = try signerKeys.key(of: statement.statement)
+            try rules.rule(for: statement.statement.kind).validate(statement.statement)
+            try statement.verifySignature(by: key)
+            return .success(PrecheckedStatement(signed: statement, key: key))
+        } catch { return .failure(error) }
+    }
+
+    /// Appends statements `precheck` passed; each is accepted or rejected on its own, as by `append`.
+    public func append(prechecked batch: [PrecheckedStatement]) throws -> [Result<Appended, LedgerError>] {
+        try appendBatch(batch.map(\.signed), atomic: false, prechecked: batch.map { .success($0.key) })
+    }
+
+    private func appendBatch(_ batch: [SignedStatement], atomic: Bool,
+                             prechecked known: [Result<PublicKey, LedgerError>]? = nil) throws -> [Result<Appended, LedgerError>] {
         if batch.isEmpty { return [] }
         // Stateless checks in parallel on every core: signature, kind, payload shape.
-        let prechecked = Parallel.map(batch) { s -> Result<PublicKey, LedgerError> in
-            do throws(LedgerError) {
-                let key = try self.signerKeys.key(of: s.statement)
-                try self.rules.rule(for: s.statement.kind).validate(s.statement)
-                try s.verifySignature(by: key)
-                return .success(key)
-            } catch { return .failure(error) }
-        }
+        let prechecked = known ?? Parallel.map(batch) { s in self.precheck(s).map(\.key) }
         if atomic, let (i, e) = prechecked.enumerated().lazy.compactMap({ i, r in r.failure.map { (i, $0) } }).first {
             throw Ledger.positioned(e, i, batch.count)
         }
@@ -241,6 +252,12 @@ public final class Ledger: Sendable {
         }
         return v
     }
+}
+
+/// A signed statement whose stateless checks passed (`Ledger.precheck`), with its signer's key.
+public struct PrecheckedStatement: Sendable {
+    public let signed: SignedStatement
+    let key: PublicKey
 }
 
 extension Result {

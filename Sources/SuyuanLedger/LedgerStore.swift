@@ -16,6 +16,17 @@ public struct StoredEntry: Sendable, Equatable {
     }
 }
 
+/// How far the ledger and its checkpoints reach: what a reader checks to know whether anything
+/// changed since it last looked (both only ever grow).
+public struct LedgerHead: Sendable, Equatable {
+    /// Number of entries.
+    public let size: UInt64
+    /// The size of the newest stored checkpoint (nil when none is stored).
+    public let checkpointSize: UInt64?
+
+    public init(size: UInt64, checkpointSize: UInt64?) { self.size = size; self.checkpointSize = checkpointSize }
+}
+
 /// The end of the ledger as seen inside a write transaction.
 public struct LedgerTail: Sendable, Equatable {
     /// Number of entries.
@@ -86,9 +97,21 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func setting(_ key: String) throws -> String?
     /// Sets a configuration value.
     func setSetting(_ key: String, _ value: String) throws
+    /// The number of entries and the size of the newest checkpoint, read together (a default reads
+    /// `tail()` then `latestCheckpoint()`); meant to be cheap enough to call on every request.
+    func head() throws -> LedgerHead
+    /// The lowest level of Merkle node the store keeps (1 keeps every node above the leaves); lower
+    /// nodes are recomputed from the leaf hashes when read, so an audit has nothing stored to compare.
+    var lowestStoredNodeLevel: Int { get }
 }
 
 extension LedgerStore {
+    public var lowestStoredNodeLevel: Int { 1 }
+
+    public func head() throws -> LedgerHead {
+        LedgerHead(size: try tail().size, checkpointSize: try latestCheckpoint()?.size)
+    }
+
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }
 

@@ -18,7 +18,7 @@ struct Committed: Sendable {
 /// Each submitter is resumed only after the transaction holding its statement has committed.
 final class BatchWriter: Sendable {
     private struct Pending {
-        let statement: SignedStatement
+        let statement: PrecheckedStatement
         let continuation: CheckedContinuation<Committed, any Error>
     }
 
@@ -48,9 +48,18 @@ final class BatchWriter: Sendable {
     /// Queues `statement` and returns once the batch holding it has committed (or was refused).
     /// Throws only when the whole batch failed to commit (a storage error): nothing was appended.
     func submit(_ statement: SignedStatement) async throws -> Committed {
-        try await withCheckedThrowingContinuation { c in
+        // The signature and shape are checked here, on the submitter's thread, while the writer
+        // commits earlier batches: the writer's serial work is only what needs the ledger's state.
+        let checked: PrecheckedStatement
+        switch ledger.precheck(statement) {
+        case .success(let p): checked = p
+        case .failure(let e):
+            metrics.recordRefusedBeforeBatch()
+            return Committed(result: .failure(e), checkpoint: nil)
+        }
+        return try await withCheckedThrowingContinuation { c in
             let start = state.withLock { s -> Bool in
-                s.pending.append(Pending(statement: statement, continuation: c))
+                s.pending.append(Pending(statement: checked, continuation: c))
                 if s.draining { return false }
                 s.draining = true
                 return true
@@ -104,7 +113,7 @@ final class BatchWriter: Sendable {
     private func commit(_ batch: [Pending]) {
         let results: [Result<Appended, LedgerError>]
         do {
-            results = try ledger.append(batch.map(\.statement))
+            results = try ledger.append(prechecked: batch.map(\.statement))
         } catch {
             metrics.recordBatch(statements: batch.count, appended: 0)
             for p in batch { p.continuation.resume(throwing: error) }

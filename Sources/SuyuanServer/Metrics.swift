@@ -47,6 +47,11 @@ final class ServerMetrics: Sendable {
         }
     }
 
+    /// A submission refused before reaching the writer (bad signature or shape): submitted, not appended.
+    func recordRefusedBeforeBatch() {
+        state.withLock { $0.submitted += 1 }
+    }
+
     func recordBatch(statements: Int, appended: Int) {
         state.withLock { s in
             s.batches += 1

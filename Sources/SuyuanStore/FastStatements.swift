@@ -62,6 +62,19 @@ struct FastStatement {
     }
 
     /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
+    /// Runs a query whose rows are (integer, blob) and hands each to `row`, without copying the blob.
+    func rows(_ db: Database, _ values: [FastValue], _ row: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
+        bind(values)
+        defer { sqlite3_reset(handle) }
+        while true {
+            let rc = sqlite3_step(handle)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw fail(db, rc) }
+            let n = Int(sqlite3_column_bytes(handle, 1))
+            try row(sqlite3_column_int64(handle, 0), UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: n))
+        }
+    }
+
     func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
         bind(values)
         defer { sqlite3_reset(handle) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,6 +40,9 @@ public final class SQLiteLedgerStore: LedgerStore {
     public let path: String
     private let pool: DatabaseQueue
     private let frontier = Mutex<MerkleFrontier?>(nil)
+    /// A second, read-only connection for `head()`: WAL readers never wait for the writer, and one
+    /// prepared statement costs microseconds, where a GRDB read transaction costs tens.
+    private let headReader: HeadReader
 
     /// Opens an existing ledger file (`create: false`) or creates a new one (`create: true`).
     ///
@@ -64,6 +68,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             if e.resultCode == .SQLITE_NOTADB { throw OpenError.notALedger(path, e.message ?? "\(e)") }
             throw StorageError(e, path: path)
         }
+        headReader = HeadReader(path: path, lockTimeout: lockTimeout)
         let (app, version, tables) = try guarded { try pool.read { db in
             (try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
              try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
@@ -144,6 +149,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// ones are hashed on demand from at most 8 consecutive leaf hashes in `entries`: a cheap range read
     /// that saves an insert per append.
     static let minStoredLevel = 4
+    public var lowestStoredNodeLevel: Int { Self.minStoredLevel }
     static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
 
     // MARK: LedgerStore
@@ -189,9 +195,9 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
-        let node = try FastStatement(db, "SELECT hash FROM nodes WHERE id = ?")
         let leaves = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
+        let stored = try readStoredNodes(ids.filter { $0.level >= minStoredLevel }.map(nodeKey), db)
         // Nodes below the stored levels come from the leaf hashes of their aligned block of
         // 2^minStoredLevel leaves, read once per block: a proof's lowest siblings share one block.
         var blocks: [UInt64: [Hash]] = [:]
@@ -211,9 +217,31 @@ public final class SQLiteLedgerStore: LedgerStore {
                 guard offset + count <= hashes.count else { throw missing(id) }
                 return id.level == 0 ? hashes[offset] : RFC6962.root(leafHashes: Array(hashes[offset..<offset + count]))
             }
-            guard let b = try node.blob(db, [.int(nodeKey(id))]), let h = Hash(bytes: b) else { throw missing(id) }
+            guard let h = stored[nodeKey(id)] else { throw missing(id) }
             return h
         }
+    }
+
+    /// The stored nodes with the given keys (those absent, or not 32 bytes, are left out). Keys close
+    /// together are read with one range scan: stepping over a few unwanted rows costs less than
+    /// another B-tree descent, and the many proofs of one product share runs of neighbouring nodes.
+    private static func readStoredNodes(_ keys: [Int64], _ db: Database) throws -> [Int64: Hash] {
+        let sorted = Array(Set(keys)).sorted()
+        var found: [Int64: Hash] = Dictionary(minimumCapacity: sorted.count)
+        let range = try FastStatement(db, "SELECT id, hash FROM nodes WHERE id >= ? AND id <= ? ORDER BY id")
+        let maxGap: Int64 = 24
+        var i = 0
+        while i < sorted.count {
+            var j = i
+            while j + 1 < sorted.count, sorted[j + 1] - sorted[j] <= maxGap { j += 1 }
+            var next = i
+            try range.rows(db, [.int(sorted[i]), .int(sorted[j])]) { id, blob in
+                while next <= j, sorted[next] < id { next += 1 }
+                if next <= j, sorted[next] == id, blob.count == 32 { found[id] = Hash(bytes: Array(blob)) }
+            }
+            i = j + 1
+        }
+        return found
     }
 
     private struct Tx: AppendTransaction {
@@ -303,6 +331,10 @@ public final class SQLiteLedgerStore: LedgerStore {
         return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db))
     }
 
+    public func head() throws -> LedgerHead {
+        try guarded { try headReader.read() }
+    }
+
     public func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])? {
         try guarded { try pool.read { db in
             try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
@@ -389,5 +421,56 @@ extension SQLiteLedgerStore {
         if let s = error as? StorageError { return (s.failure, s.message) }
         guard let e = error as? DatabaseError else { return nil }
         return classify(StorageError(e, path: "."))
+    }
+}
+
+/// A lazily opened read-only connection with one prepared statement: the last entry's index and the
+/// newest checkpoint's size, in one step (one statement, so one consistent snapshot).
+private final class HeadReader: @unchecked Sendable {
+    private let path: String
+    private let lockTimeout: Double
+    /// The connection and statement, opened on first use; guarded by the mutex.
+    private let state = Mutex<(db: OpaquePointer, statement: OpaquePointer)?>(nil)
+
+    init(path: String, lockTimeout: Double) { self.path = path; self.lockTimeout = lockTimeout }
+
+    deinit {
+        state.withLock { s in
+            if let s { sqlite3_finalize(s.statement); sqlite3_close(s.db) }
+        }
+    }
+
+    private static let sql = """
+        SELECT (SELECT idx FROM entries ORDER BY idx DESC LIMIT 1), (SELECT size FROM checkpoints ORDER BY size DESC LIMIT 1)
+        """
+
+    private func error(_ db: OpaquePointer?, _ rc: Int32) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: db.map { String(cString: sqlite3_errmsg($0)) }, sql: Self.sql)
+    }
+
+    func read() throws -> LedgerHead {
+        try state.withLock { s throws -> LedgerHead in
+            if s == nil {
+                var db: OpaquePointer?
+                let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+                guard rc == SQLITE_OK, let db else { let e = error(db, rc); sqlite3_close(db); throw e }
+                sqlite3_busy_timeout(db, Int32(lockTimeout * 1000))
+                var st: OpaquePointer?
+                let prc = sqlite3_prepare_v2(db, Self.sql, -1, &st, nil)
+                guard prc == SQLITE_OK, let st else { let e = error(db, prc); sqlite3_close(db); throw e }
+                s = (db, st)
+            }
+            let (db, st) = s!
+            defer { sqlite3_reset(st) }
+            let rc = sqlite3_step(st)
+            guard rc == SQLITE_ROW else { throw error(db, rc) }
+            let last: Int64? = sqlite3_column_type(st, 0) == SQLITE_NULL ? nil : sqlite3_column_int64(st, 0)
+            let checkpoint: Int64? = sqlite3_column_type(st, 1) == SQLITE_NULL ? nil : sqlite3_column_int64(st, 1)
+            // Checked, not trapping: the file may have been edited.
+            guard (last ?? 0) >= 0, (last ?? 0) < Int64.max, (checkpoint ?? 0) >= 0 else {
+                throw LedgerError.corrupt("the last entry index \(last ?? 0) or checkpoint size \(checkpoint ?? 0) is out of range")
+            }
+            return LedgerHead(size: last.map { UInt64($0) + 1 } ?? 0, checkpointSize: checkpoint.map { UInt64($0) })
+        }
     }
 }

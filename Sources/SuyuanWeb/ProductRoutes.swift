@@ -52,11 +52,15 @@ public struct ProductRoutes: RouteGroup {
 
     static func verification(_ request: Request, _ env: ServerEnvironment, bundle: Bool, cache: VerificationCache) async throws -> Response {
         let code = try code(request)
+        let key = VerificationCache.Key(code: code.canonical, bundle: bundle)
+        // A hit costs one read of the ledger's head (microseconds, never waiting for a writer), so it
+        // is answered here; only a miss goes to the blocking pool to compute.
+        let now = env.clock()
+        let head = try env.ledger.store.head()
+        if let hit = cache.lookup(key, head: head, now: now) {
+            return .bytes(hit, contentType: "application/json", headers: noStore)
+        }
         let body = try await env.blocking { () throws -> [UInt8] in
-            let key = VerificationCache.Key(code: code.canonical, bundle: bundle)
-            let now = env.clock()
-            let ledgerState = (size: try env.ledger.size(), checkpoint: try env.ledger.store.latestCheckpoint()?.size ?? 0)
-            if let hit = cache.lookup(key, size: ledgerState.size, checkpoint: ledgerState.checkpoint, now: now) { return hit }
             let (v, b) = try ProductVerifier.verify(code, in: env.ledger, now: now)
             let doc: JSONValue
             if bundle {
@@ -67,7 +71,9 @@ public struct ProductRoutes: RouteGroup {
                 doc = .object(d)
             } else { doc = v.json }
             let bytes = try doc.canonical() + [0x0a]
-            cache.store(key, bytes, size: ledgerState.size, checkpoint: ledgerState.checkpoint, now: now)
+            // Stored under the head read before computing: if the ledger grew meanwhile, the next
+            // request misses and computes again.
+            cache.store(key, bytes, head: head, now: now)
             return bytes
         }
         return .bytes(body, contentType: "application/json", headers: noStore)

@@ -1,5 +1,6 @@
 import Synchronization
 import SuyuanFormats
+import SuyuanLedger
 
 /// Computed product verifications (and bundles), served again while they still hold: the ledger has
 /// neither grown nor signed a new checkpoint since, and they are younger than the lifetime (a verdict
@@ -17,8 +18,7 @@ public final class VerificationCache: Sendable {
 
     private struct Cached {
         let body: [UInt8]
-        let size: UInt64
-        let checkpoint: UInt64
+        let head: LedgerHead
         let computedAt: Timestamp
     }
 
@@ -27,12 +27,12 @@ public final class VerificationCache: Sendable {
 
     init(lifetime seconds: Int64) { lifetime = seconds }
 
-    /// The cached response for `key` if it was computed over a ledger of `size` entries with latest
-    /// checkpoint `checkpoint`, less than the lifetime before `now`.
-    func lookup(_ key: Key, size: UInt64, checkpoint: UInt64, now: Timestamp) -> [UInt8]? {
+    /// The cached response for `key` if it was computed over the ledger as of `head` (its size and
+    /// latest checkpoint), less than the lifetime before `now`.
+    func lookup(_ key: Key, head: LedgerHead, now: Timestamp) -> [UInt8]? {
         entries.withLock { e in
             guard let c = e[key] else { return nil }
-            guard c.size == size, c.checkpoint == checkpoint, isFresh(c, now) else {
+            guard c.head == head, isFresh(c, now) else {
                 e[key] = nil
                 return nil
             }
@@ -40,15 +40,15 @@ public final class VerificationCache: Sendable {
         }
     }
 
-    func store(_ key: Key, _ body: [UInt8], size: UInt64, checkpoint: UInt64, now: Timestamp) {
+    func store(_ key: Key, _ body: [UInt8], head: LedgerHead, now: Timestamp) {
         guard lifetime > 0 else { return }
         entries.withLock { e in
             if e.count >= Self.capacity {
                 // Drop what no longer holds; if everything still does, drop half, arbitrarily.
-                e = e.filter { $0.value.size == size && $0.value.checkpoint == checkpoint && isFresh($0.value, now) }
+                e = e.filter { $0.value.head == head && isFresh($0.value, now) }
                 if e.count >= Self.capacity { e = Dictionary(uniqueKeysWithValues: e.prefix(Self.capacity / 2).map { ($0.key, $0.value) }) }
             }
-            e[key] = Cached(body: body, size: size, checkpoint: checkpoint, computedAt: now)
+            e[key] = Cached(body: body, head: head, computedAt: now)
         }
     }
 

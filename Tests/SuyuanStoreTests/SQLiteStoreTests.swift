@@ -69,6 +69,22 @@ import SuyuanStore
     }
 
     /// Concurrent appends from several threads through separate connections: no fork, no gap.
+    /// `head()` reads through its own connection: it sees what another connection (here another
+    /// store on the same file, as another process would be) commits after it was first read.
+    @Test func headSeesCommitsOfOtherConnections() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let writer = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        let reader = try SQLiteLedgerStore(path: path, readOnly: true)
+        #expect(try reader.head() == LedgerHead(size: 1, checkpointSize: nil))
+        _ = try writer.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        #expect(try reader.head() == LedgerHead(size: 41, checkpointSize: nil))
+        try writer.checkpoint(signer: fx.signer)
+        _ = try writer.appendAll([fx.notice(99, at: clock.current)])
+        #expect(try reader.head() == LedgerHead(size: 42, checkpointSize: 41))
+    }
+
     @Test func concurrentWritersNeverForkTheChain() async throws {
         let dir = TempDir()
         let path = dir.file("l.db")
