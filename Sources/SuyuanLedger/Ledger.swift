@@ -210,7 +210,7 @@ public final class Ledger: Sendable {
     public func size() throws -> UInt64 { try store.tail().size }
 
     /// The Merkle root over the first `size` entries.
-    public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: store) }
+    public func root(size: UInt64) throws -> Hash { try store.root(size: size) }
 
     /// The inclusion proof of entry `index` in the tree of `size` entries.
     public func inclusionProof(index: UInt64, size: UInt64) throws -> [Hash] {
@@ -231,8 +231,11 @@ public final class Ledger: Sendable {
         guard signer.verifierKey.publicKey == genesis.operatorKey.publicKey else {
             throw LedgerError.unauthorized("checkpoints must be signed by the operator key named in genesis (\(genesis.operatorKey)); this key is \(signer.verifierKey)")
         }
-        let size = try store.tail().size
-        if let last = try store.latestCheckpoint(), last.size >= size { return (last.note, last.size, false) }
+        let head = try store.head()
+        if let last = head.checkpointSize, last >= head.size, let stored = try store.latestCheckpoint(), stored.size >= head.size {
+            return (stored.note, stored.size, false)
+        }
+        let size = head.size
         let cp = try Checkpoint(origin: genesis.origin, size: size, root: try root(size: size))
         let note = Array(try cp.sign(with: signer).encoded.utf8)
         try store.saveCheckpoint(size: size, note: note)

@@ -100,6 +100,8 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     /// The number of entries and the size of the newest checkpoint, read together (a default reads
     /// `tail()` then `latestCheckpoint()`); meant to be cheap enough to call on every request.
     func head() throws -> LedgerHead
+    /// The Merkle root over the first `size` entries (a default computes it from stored nodes).
+    func root(size: UInt64) throws -> Hash
     /// The lowest level of Merkle node the store keeps (1 keeps every node above the leaves); lower
     /// nodes are recomputed from the leaf hashes when read, so an audit has nothing stored to compare.
     var lowestStoredNodeLevel: Int { get }
@@ -107,6 +109,8 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
 
 extension LedgerStore {
     public var lowestStoredNodeLevel: Int { 1 }
+
+    public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: self) }
 
     public func head() throws -> LedgerHead {
         LedgerHead(size: try tail().size, checkpointSize: try latestCheckpoint()?.size)

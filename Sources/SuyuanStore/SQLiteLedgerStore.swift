@@ -331,6 +331,16 @@ public final class SQLiteLedgerStore: LedgerStore {
         return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db))
     }
 
+    /// At the current end of the tree, from the cached right edge this process keeps (no read).
+    public func root(size: UInt64) throws -> Hash {
+        if let f = frontier.withLock({ $0 }), f.size == size { return f.root }
+        return try RFC6962.root(size: size, reader: self)
+    }
+
+    // The read-only head connection closes first, so the writer's connection is the last to close
+    // and SQLite checkpoints the WAL into the file and removes the -wal and -shm files.
+    deinit { headReader.close() }
+
     public func head() throws -> LedgerHead {
         try guarded { try headReader.read() }
     }
@@ -434,9 +444,13 @@ private final class HeadReader: @unchecked Sendable {
 
     init(path: String, lockTimeout: Double) { self.path = path; self.lockTimeout = lockTimeout }
 
-    deinit {
+    deinit { close() }
+
+    /// Closes the connection (it reopens on the next read).
+    func close() {
         state.withLock { s in
-            if let s { sqlite3_finalize(s.statement); sqlite3_close(s.db) }
+            if let open = s { sqlite3_finalize(open.statement); sqlite3_close(open.db) }
+            s = nil
         }
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -302,7 +303,16 @@ public struct EPCISEvent: Sendable, Equatable {
     /// An object or location identifier: GS1 codes become their canonical Digital Link URI; other
     /// URIs are kept as given. A malformed GS1 code is an error naming the field.
     static func identifier(_ s: String, _ field: String) throws(LedgerError) -> String {
-        do { return try ProductCode(parsing: s).canonical } catch {
+        // A journey parses the same few codes thousands of times (a case's every sensor reading).
+        if let known = canonicalCodes.withLock({ $0[s] }) { return known }
+        do {
+            let canonical = try ProductCode(parsing: s).canonical
+            canonicalCodes.withLock { cache in
+                if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+                cache[s] = canonical
+            }
+            return canonical
+        } catch {
             let lower = s.lowercased()
             // Codes of the kinds Suyuan resolves must be valid; other identifiers (GRAI, GIAI, other
             // Digital Link keys, any URI) are kept as given.
@@ -318,6 +328,9 @@ public struct EPCISEvent: Sendable, Equatable {
             return s
         }
     }
+
+    /// Accepted GS1 codes and their canonical forms (bounded: cleared at 4,096).
+    private static let canonicalCodes = Mutex<[String: String]>([:])
 
     static func bareMeasurement(_ t: String) -> String {
         for p in ["gs1:", "https://gs1.org/voc/", "https://ref.gs1.org/voc/"] where t.hasPrefix(p) { return String(t.dropFirst(p.count)) }

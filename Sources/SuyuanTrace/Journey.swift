@@ -87,6 +87,7 @@ public struct ProductJourney: Sendable {
             return p
         }
 
+        let signers = SignerKeyCache()
         func name(_ key: PublicKey, at t: Timestamp) -> String {
             if key == registry.genesis.operatorKey.publicKey { return "operator (\(registry.genesis.operatorKey.name))" }
             if let r = registry.genesis.regulatorRegion(of: key) { return "\(r.displayName) regulator" }
@@ -113,7 +114,7 @@ public struct ProductJourney: Sendable {
                 // A container's own aggregation events concern its other contents, not this product.
                 if depth > 0, ev.type == "AggregationEvent", ev.parent == id { continue }
                 guard steps[e.index] == nil else { continue }
-                let signer = try e.statement.signerKey()
+                let signer = try signers.key(of: e.statement)
                 steps[e.index] = JourneyStep(index: e.index, event: ev, signer: signer, signerName: name(signer, at: e.statement.time),
                                              via: via, retracted: false, step: stepName(ev))
             }

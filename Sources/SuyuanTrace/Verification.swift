@@ -72,6 +72,7 @@ public struct ProofMaterial: Sendable {
         // Each entry is checked on its own (inclusion, canonical form, signature): on all cores.
         let size = cp.checkpoint.size, root = cp.checkpoint.root
         let items = entries.sorted(by: { $0.key < $1.key }).map { (index: $0.key, bytes: $0.value, proof: proofs[$0.key] ?? []) }
+        let signers = SignerKeyCache()
         let checked = Parallel.map(items) { item -> (entry: Entry?, failure: String?) in
             let i = item.index
             guard i < size else {
@@ -86,7 +87,7 @@ public struct ProofMaterial: Sendable {
                 let e: Entry
                 if let k = known[i], k.bytes == item.bytes { e = k } else { e = try Entry(parsing: item.bytes) }
                 guard e.index == i else { return (nil, "entry \(i) says it is entry \(e.index)") }
-                try e.signed.verifySignature()
+                try e.signed.verifySignature(by: try signers.key(of: e.statement))
                 return (e, nil)
             } catch {
                 return (nil, "entry \(i): \(error)")
