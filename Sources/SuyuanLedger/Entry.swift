@@ -60,6 +60,11 @@ public struct Entry: Sendable, Equatable {
     /// Does not verify the signature or the chain (see `LedgerVerifier`).
     public init(parsing bytes: [UInt8]) throws(LedgerError) {
         guard bytes.count <= Entry.maxBytes else { throw .corrupt("entry is \(bytes.count) bytes, over the \(Entry.maxBytes)-byte limit") }
+        if let e = Entry.parseCanonicalLayout(bytes) { self = e } else { self = try Entry.parseGeneral(bytes) }
+    }
+
+    /// The general parser: the whole entry parsed as JSON, each field checked and named when wrong.
+    static func parseGeneral(_ bytes: [UInt8]) throws(LedgerError) -> Entry {
         let json: JSONValue
         do { json = try JSONValue.parse(bytes) } catch { throw .corrupt("entry is not valid JSON: \(error)") }
         guard let obj = json.objectValue, Set(obj.keys) == ["index", "prev", "recordedAt", "signature", "statement"] else {
@@ -82,7 +87,57 @@ public struct Entry: Sendable, Equatable {
         // No second parse of the statement: comparing the rebuilt entry bytes with the input below also
         // proves the statement was in canonical form.
         let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
-        self.init(index: UInt64(idx), prev: prev, recordedAt: recordedAt, signed: signed)
-        guard self.bytes == bytes else { throw .corrupt("entry \(idx) is not in canonical form") }
+        let e = Entry(index: UInt64(idx), prev: prev, recordedAt: recordedAt, signed: signed)
+        guard e.bytes == bytes else { throw .corrupt("entry \(idx) is not in canonical form") }
+        return e
+    }
+
+    /// The fast path for what a ledger stores: bytes laid out exactly as the canonical form is
+    /// (`{"index":N,"prev":"…","recordedAt":"…","signature":"…","statement":{…}}`), read field by field
+    /// without parsing the outer object. Only the statement is parsed, and its bytes must be its own
+    /// JCS form. Every check of the general parser holds: the entry rebuilt from the parts must equal
+    /// the input byte for byte. Returns nil for anything else; the general parser then says what is wrong.
+    static func parseCanonicalLayout(_ bytes: [UInt8]) -> Entry? {
+        var i = 0
+        func literal(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard i + n <= bytes.count else { return false }
+            let ok = s.withUTF8Buffer { lit in (0..<n).allSatisfy { bytes[i + $0] == lit[$0] } }
+            if ok { i += n }
+            return ok
+        }
+        /// The bytes up to the next `"` (none of them a backslash or control character), skipping it.
+        func quoted() -> ArraySlice<UInt8>? {
+            let start = i
+            while i < bytes.count, bytes[i] != 0x22 {
+                if bytes[i] == 0x5C || bytes[i] < 0x20 { return nil }
+                i += 1
+            }
+            guard i < bytes.count else { return nil }
+            defer { i += 1 }
+            return bytes[start..<i]
+        }
+        guard literal(#"{"index":"#) else { return nil }
+        var index: UInt64 = 0
+        let digitsStart = i
+        while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39, i - digitsStart < 15 {
+            index = index * 10 + UInt64(bytes[i] - 0x30)
+            i += 1
+        }
+        // 1 to 15 digits (exact as a JSON number), no leading zero.
+        guard i > digitsStart, bytes[digitsStart] != 0x30 || i == digitsStart + 1 else { return nil }
+        guard literal(#","prev":""#), let prevText = quoted(), let prev = Hash(hex: String(decoding: prevText, as: UTF8.self)),
+              literal(#","recordedAt":""#), let rtBytes = quoted() else { return nil }
+        let rt = String(decoding: rtBytes, as: UTF8.self)
+        guard let recordedAt = Timestamp(parsing: rt), recordedAt.millisecondString == rt,
+              literal(#","signature":""#), let sigText = quoted(), let sig = Base64.decode(String(decoding: sigText, as: UTF8.self)), sig.count == 64,
+              literal(#","statement":"#), bytes.last == UInt8(ascii: "}"), i < bytes.count - 1 else { return nil }
+        let stBytes = Array(bytes[i..<(bytes.count - 1)])
+        // One level less deep than the whole entry, as the general parser would see it.
+        guard stBytes.count <= Statement.maxBytes, let stJSON = try? JSONValue.parse(stBytes, maxDepth: 63),
+              (try? stJSON.canonical()) == stBytes, let statement = try? Statement(json: stJSON) else { return nil }
+        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
+        let e = Entry(index: index, prev: prev, recordedAt: recordedAt, recordedAtText: rt, signed: signed)
+        return e.bytes == bytes ? e : nil
     }
 }

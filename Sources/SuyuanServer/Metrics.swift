@@ -90,7 +90,7 @@ final class ServerMetrics: Sendable {
         }
         family("suyuan_append_batches_total", "counter", "Commit transactions run by the submission writer.")
         out += "suyuan_append_batches_total \(s.batches)\n"
-        family("suyuan_append_submitted_total", "counter", "Statements submitted to the writer.")
+        family("suyuan_append_submitted_total", "counter", "Statements submitted (one at a time or in batches), including those refused.")
         out += "suyuan_append_submitted_total \(s.submitted)\n"
         family("suyuan_append_appended_total", "counter", "Statements appended (the rest were refused).")
         out += "suyuan_append_appended_total \(s.appended)\n"

@@ -3,7 +3,8 @@
 // starts the `suyuan` binary built next to this tool as a second process on 127.0.0.1, and drives it
 // over keep-alive connections. Prints requests/s and p50/p99 latency for product verification (each
 // product's first read, then repeated reads), entries, inclusion proofs, tiles and submissions, and the
-// submission rate against the in-process append rate measured in the same run.
+// submission rate against the in-process append rate measured in the same run, for one statement per
+// request and for batches of 100 (POST /api/v1/statements/batch).
 // With --mirror it measures instead `suyuan mirror` copying the whole ledger from that server into a new
 // replica, against the rate at which this machine verifies the same entries' signatures alone.
 // Usage: swift run -c release suyuan-load [--entries N] [--products P] [--connections C] [--seconds S]
@@ -299,6 +300,22 @@ enum Load {
                 ("POST", "/api/v1/statements", toSubmit[(c * perConnection + i) % toSubmit.count])
             }
             print(String(format: "    = %.1f %% of the in-process append rate (target ≥ 50 %%)", 100 * rate / inProcessRate))
+        }
+        // Batches (an EPCIS import or an inspector's day of records): 100 statements per request, all
+        // appended in one transaction or none; counted in statements per second.
+        do {
+            let perRequest = 100
+            let batched = notices(submissions, tag: "Batch \(getpid())").map { $0.envelope.prettyPrinted() }
+            let bodies = stride(from: 0, to: batched.count, by: perRequest).map {
+                Array(("{\"statements\":[" + batched[$0..<min($0 + perRequest, batched.count)].joined(separator: ",") + "]}").utf8)
+            }
+            let perConnection = max(1, bodies.count / connections)
+            let requests = drive("POST /api/v1/statements/batch (\(connections) conns)", port: port, connections: connections,
+                                 stop: { i, _ in i >= perConnection }) { c, i in
+                ("POST", "/api/v1/statements/batch", bodies[(c * perConnection + i) % bodies.count])
+            }
+            let rate = requests * Double(perRequest)
+            print(String(format: "    = %.0f statements/s in batches of %d = %.1f %% of the in-process append rate", rate, perRequest, 100 * rate / inProcessRate))
         }
         // One submitter alone: every request is its own commit (and checkpoint).
         let lone = notices(200, tag: "Lone \(getpid())").map { Array(($0.envelope.prettyPrinted() + "\n").utf8) }
