@@ -82,8 +82,10 @@ print("fixture: signed \(statements.count) statements (avg \(avgStatement) B) in
 
 let messages = statements.prefix(50_000).map { DSSE.pae(type: Statement.payloadType, body: $0.canonical) }
 let keysFor = statements.prefix(50_000).map { try! $0.statement.signerKey() }
-var verifyRate = 0.0
-do {
+/// One timing of raw verification on all cores. On a shared machine one timing can be low (another
+/// tenant, a frequency dip) and would flatter every ratio, so (a) is timed again after (c) and after (e)
+/// and the ratios use the best of the timings: the machine's limit, not its worst moment.
+func timeRawVerify() -> Double {
     let n = messages.count
     let t = now()
     DispatchQueue.concurrentPerform(iterations: cores) { w in
@@ -91,9 +93,11 @@ do {
             precondition(keysFor[i].isValidSignature(statements[i].signature, for: messages[i]))
         }
     }
-    verifyRate = Double(n) / (now() - t)
-    print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyRate)) /s")
+    return Double(n) / (now() - t)
 }
+var verifyTimings = [timeRawVerify()]
+var verifyRate: Double { verifyTimings.max()! }
+print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyTimings[0])) /s (timed again after (c) and (e); ratios use the best)")
 
 // MARK: (b) raw SQLite inserts of comparable rows (same schema, 10k-row transactions, C API)
 
@@ -155,10 +159,12 @@ func appendAll(submitters: Int, name: String) throws -> Double {
     return rate
 }
 do {
-    let bound = min(verifyRate, sqliteRate)
     let single = try appendAll(submitters: 1, name: "single")
-    print("(c) ledger append (verify + chain + tree + commit), batches of \(batchSize), 1 submitter: \(fmt(single)) /s = \(fmt(100 * single / bound)) % of min(a, b)")
     appendRate = try appendAll(submitters: submitters, name: "concurrent")
+    verifyTimings.append(timeRawVerify())
+    let bound = min(verifyRate, sqliteRate)
+    print("    (a) again: \(fmt(verifyTimings[1])) /s; best \(fmt(verifyRate)) /s")
+    print("(c) ledger append (verify + chain + tree + commit), batches of \(batchSize), 1 submitter: \(fmt(single)) /s = \(fmt(100 * single / bound)) % of min(a, b)")
     print("    \(submitters) concurrent submitters (the server's case): \(fmt(appendRate)) /s = \(fmt(100 * appendRate / bound)) % of min(a, b) = \(fmt(bound)) /s (target ≥ 75 %)")
 }
 
@@ -216,6 +222,8 @@ if !skipAudit {
     let report = try Auditor().run(store)
     let rate = Double(report.entries) / (now() - t)
     precondition(report.ok, "\(report.findings.prefix(3))")
+    verifyTimings.append(timeRawVerify())
+    print("    (a) again: \(fmt(verifyTimings[2])) /s; best of \(verifyTimings.map(fmt).joined(separator: ", ")) = \(fmt(verifyRate)) /s")
     print("(e) audit of \(report.entries) entries: \(fmt(rate)) entries/s = \(fmt(100 * rate / verifyRate)) % of (a) (target ≥ 80 %)")
 }
 print("peak RSS: \(fmt(peakRSSMiB())) MiB (includes the benchmark's in-memory statements)")
