@@ -117,12 +117,13 @@ public struct Auditor: Sendable {
         let signers = SignerKeyCache()
         // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
         // and runs the order-dependent checks of chunk k.
-        var parsed = Parallel.map(try read()) { CheckedEntry($0, signers: signers) }
+        let rules = self.rules
+        var parsed = Parallel.map(try read()) { CheckedEntry($0, signers: signers, rules: rules) }
         while !parsed.isEmpty {
             let upcoming = try read()
             let box = ParsedBox()
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { CheckedEntry($0, signers: signers) } }
+            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { CheckedEntry($0, signers: signers, rules: rules) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
@@ -228,7 +229,7 @@ public struct Auditor: Sendable {
             guard position > 0, let e = p.entry else { return }
             // Possible repeats are confirmed, and located, by a second pass (`findDuplicates`).
             if seen.insert(e.signed.statementHash) { suspects.insert(e.signed.statementHash) }
-            for t in Set(rules.terms(e.statement)).sorted() { expectedTerms.append((position, t)) }
+            for t in Set(p.terms).sorted() { expectedTerms.append((position, t)) }
         }
 
         /// Compares the stored term index for entries before `end` with the terms their statements imply.

@@ -4,7 +4,8 @@ import SuyuanLedger
 import SuyuanMerkle
 
 /// One entry's order-independent work, done in parallel: its bytes parsed strictly (canonical form),
-/// their leaf hash computed, its statement's signature checked.
+/// their leaf hash computed, its statement's signature checked, its rule's stateless checks run and its
+/// index terms derived.
 public struct CheckedEntry: Sendable {
     /// The entry as read (from a store or from a remote ledger).
     public let stored: StoredEntry
@@ -18,9 +19,15 @@ public struct CheckedEntry: Sendable {
     public let signatureOK: Bool
     /// The signer's public key, when the entry parsed.
     public let signerKey: PublicKey?
+    /// Why the statement fails its rule's stateless checks (`StatementRule.validate`), if it does; nil
+    /// also when its kind has no rule (the replay reports that).
+    public let validationError: LedgerError?
+    /// The index terms the rules derive from the statement (empty when the entry did not parse).
+    public let terms: [String]
 
-    /// Parses, hashes and signature-checks `stored` (`signers` caches decoded signer keys).
-    public init(_ stored: StoredEntry, signers: SignerKeyCache) {
+    /// Parses, hashes, signature-checks and validates `stored` under `rules` (`signers` caches
+    /// decoded signer keys).
+    public init(_ stored: StoredEntry, signers: SignerKeyCache, rules: RuleBook) {
         self.stored = stored
         leafHash = RFC6962.leafHash(stored.bytes)
         do {
@@ -30,11 +37,15 @@ public struct CheckedEntry: Sendable {
             signerKey = key
             parseError = nil
             signatureOK = (try? e.signed.verifySignature(by: key)) != nil
+            do { try rules.rule(for: e.statement.kind).validate(e.statement); validationError = nil } catch { validationError = error }
+            terms = rules.terms(e.statement)
         } catch {
             entry = nil
             signerKey = nil
             parseError = "\(error)"
             signatureOK = false
+            validationError = nil
+            terms = []
         }
     }
 }
@@ -118,10 +129,10 @@ public struct EntryReplay: Sendable {
         }
         do {
             let rule = try rules.rule(for: e.statement.kind)
-            try rule.validate(e.statement)
+            if let invalid = p.validationError { throw invalid }
             try rule.authorize(e.statement, signer: p.signerKey!,
                                context: AppendContext(genesis: genesis, index: position, recordedAt: e.recordedAt, state: state, lookup: lookup))
-            if p.signatureOK, let t = rules.stateType?.term, rules.terms(e.statement).contains(t) { state?.apply(e) }
+            if p.signatureOK, let t = rules.stateType?.term, p.terms.contains(t) { state?.apply(e) }
         } catch {
             findings.append(Finding(index: position, kind: "unauthorized", expected: "a statement its signer may make", found: "\(error)"))
         }

@@ -38,9 +38,11 @@ public protocol StatementRule: Sendable {
     var kind: String { get }
     /// Checks the payload's shape. Pure: runs in parallel, before the write transaction.
     func validate(_ statement: Statement) throws(LedgerError)
-    /// Decides whether `signer` may append this statement now. Runs inside the write transaction.
+    /// Decides whether `signer` may append this statement now. Runs inside the write transaction,
+    /// only for a statement `validate` accepted (so it need not repeat `validate`'s checks).
     func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError)
-    /// The index terms of an accepted statement (lookup keys such as `product:…`). Pure.
+    /// The index terms of an accepted statement (lookup keys such as `product:…`), asked only of
+    /// statements `validate` accepted. Pure.
     func terms(_ statement: Statement) -> [String]
 }
 

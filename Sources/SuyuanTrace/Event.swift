@@ -410,7 +410,9 @@ struct EventRule: StatementRule {
 
     func validate(_ statement: Statement) throws(LedgerError) { _ = try Self.parse(statement) }
 
-    func terms(_ statement: Statement) -> [String] { (try? Self.parse(statement).terms) ?? [] }
+    // Terms and authorisation are asked only of statements `validate` accepted (the `StatementRule`
+    // contract), so the event ID it checked against the CBV 2.0 hash is not hashed again.
+    func terms(_ statement: Statement) -> [String] { (try? Self.parseAccepted(statement).terms) ?? [] }
 
     func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError) {
         guard let registry = context.state as? Registry else { throw .state("the registry is not available to authorise events") }
@@ -423,13 +425,13 @@ struct EventRule: StatementRule {
                 throw .unauthorized("\(statement.signer) may not record events: it is neither the operator key nor bound now to an active registered enterprise or inspection body")
             }
         }
-        let e = try Self.parse(statement)
+        let e = try Self.parseAccepted(statement)
         let earlier = try context.entries(indexedBy: "event:\(e.eventID)").filter { $0.statement.kind == TraceKind.event }
         if e.isErrorDeclaration {
-            guard earlier.contains(where: { (try? Self.parse($0.statement))?.isErrorDeclaration == false }) else {
+            guard earlier.contains(where: { (try? Self.parseAccepted($0.statement))?.isErrorDeclaration == false }) else {
                 throw .unauthorized("the error declaration names event \(e.eventID), which is not in the ledger")
             }
-            if let d = earlier.first(where: { (try? Self.parse($0.statement))?.isErrorDeclaration == true }) {
+            if let d = earlier.first(where: { (try? Self.parseAccepted($0.statement))?.isErrorDeclaration == true }) {
                 throw .unauthorized("event \(e.eventID) was already declared in error at entry \(d.index)")
             }
         } else if let first = earlier.first {

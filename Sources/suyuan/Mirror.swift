@@ -195,7 +195,7 @@ struct Mirror {
             throw ClientError.malformed(url: client.baseURL + "/api/v1/entries?from=0&count=1", reason: "the source has no entry 0 (genesis)")
         }
         var probe = EntryReplay(rules: rules)
-        let findings = probe.check(CheckedEntry(first, signers: signers), lookup: { _ in [] })
+        let findings = probe.check(CheckedEntry(first, signers: signers, rules: rules), lookup: { _ in [] })
         guard findings.isEmpty, let genesis = probe.genesis else {
             report.findings = findings
             return report
@@ -269,9 +269,8 @@ struct Mirror {
                                                 found: "the same statement as entry \(earlier)"))
                     }
                     seen[e.signed.statementHash] = e.index
-                    let terms = rules.terms(e.statement)
-                    for t in terms { pending.entries[t, default: []].append(e) }
-                    accepted.append(NewEntry(entry: e, terms: terms))
+                    for t in p.terms { pending.entries[t, default: []].append(e) }
+                    accepted.append(NewEntry(entry: e, terms: p.terms))
                     _ = frontier.append(leafHash: p.leafHash)
                 }
                 if !findings.isEmpty {
@@ -337,7 +336,7 @@ struct Mirror {
     /// Starts fetching entries `from..<to` (which the source's checkpoint, of `checkpointSize` entries,
     /// covers) in requests of at most 1000, and checking them on all cores, in the background.
     private func prefetch(_ from: UInt64, _ to: UInt64, _ checkpointSize: UInt64) -> Batch {
-        Batch(end: to) { [client, signers] in
+        Batch(end: to) { [client, signers, rules] in
             var fetched: [StoredEntry] = []
             fetched.reserveCapacity(Int(to - from))
             var next = from
@@ -351,7 +350,7 @@ struct Mirror {
                 fetched += page
                 next += UInt64(want)
             }
-            return Parallel.map(fetched) { CheckedEntry($0, signers: signers) }
+            return Parallel.map(fetched) { CheckedEntry($0, signers: signers, rules: rules) }
         }
     }
 
