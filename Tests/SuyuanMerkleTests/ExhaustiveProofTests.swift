@@ -17,6 +17,29 @@ import Testing
         n <= 8 ? Array(0..<256) : [0, 255, (salt &* 37) % 256, (salt &* 101 &+ 128) % 256]
     }
 
+    /// Batched proofs (one walk over many leaves) equal the proofs made one by one, for every tree of
+    /// 1...64 leaves and, in each, every set of leaves whose indexes are the set bits of a mask, for a
+    /// spread of masks (all of them up to 8 leaves), with repeats and any order in the request.
+    @Test func batchedInclusionProofsEqualSingleOnes() throws {
+        var compared = 0
+        for n in 1...Self.maxSize {
+            let size = UInt64(n)
+            let reader = BoundedReader(nodes: Self.nodes, size: size)
+            let single = try (0..<size).map { try RFC6962.inclusionProof(index: $0, size: size, reader: reader) }
+            let masks: [UInt64] = n <= 8 ? Array(1..<(1 << UInt64(n)))
+                : [1, 1 << UInt64(n - 1), 0x5555_5555_5555_5555, 0xF0F0_F0F0_0F0F_0F0F, 0x8000_0000_0000_0001, UInt64.max, 0x0123_4567_89AB_CDEF]
+            for mask in masks {
+                var set = (0..<size).filter { mask & (1 << $0) != 0 }
+                if set.isEmpty { continue }
+                set = set.reversed() + [set[0]]   // any order, with a repeat
+                let batch = try RFC6962.inclusionProofs(indexes: set, size: size, reader: reader)
+                #expect(batch == set.map { single[Int($0)] }, "n=\(n) mask=\(String(mask, radix: 16))")
+                compared += set.count
+            }
+        }
+        #expect(compared > 1000)
+    }
+
     @Test func inclusionProofsForEveryIndex() throws {
         var failures: [String] = []   // collected rather than one #expect each, to keep debug runs fast
         var verified = 0, rejected = 0
