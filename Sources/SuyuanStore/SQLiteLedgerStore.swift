@@ -436,7 +436,7 @@ extension SQLiteLedgerStore {
 
 /// A lazily opened read-only connection with one prepared statement: the last entry's index and the
 /// newest checkpoint's size, in one step (one statement, so one consistent snapshot).
-private final class HeadReader: @unchecked Sendable {
+private final class HeadReader: Sendable {
     private let path: String
     private let lockTimeout: Double
     /// The connection and statement, opened on first use; guarded by the mutex.

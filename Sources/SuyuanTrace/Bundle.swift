@@ -24,6 +24,14 @@ public struct ProductBundle: Sendable {
                                        "createdAt": .string(createdAt.millisecondString)]) { $1 })
     }
 
+    /// The bundle with the verification it was made with under `report` (for display only: a verifier
+    /// never trusts it), as the server serves it and `suyuan verify CODE --bundle FILE` writes it.
+    public func json(report: ProductVerification) -> JSONValue {
+        guard case .object(var o) = json else { return json }
+        o["report"] = report.json
+        return .object(o)
+    }
+
     /// Parses a bundle file; every malformed part is named.
     public init(parsing bytes: [UInt8]) throws(LedgerError) {
         let f = try ProofMaterial.fields(bytes, "bundle", maxBytes: Self.maxBytes, format: Self.format, more: ["code", "createdAt", "report"])

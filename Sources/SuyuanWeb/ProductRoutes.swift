@@ -64,11 +64,10 @@ public struct ProductRoutes: RouteGroup {
             let (v, b) = try ProductVerifier.verify(code, in: env.ledger, now: now)
             let doc: JSONValue
             if bundle {
-                guard let b, case .object(var d) = b.json else {
+                guard let b else {
                     throw APIError(.serviceUnavailable, "the ledger has no signed checkpoint yet, so there is nothing to prove against")
                 }
-                d["report"] = v.json
-                doc = .object(d)
+                doc = b.json(report: v)
             } else { doc = v.json }
             let bytes = try doc.canonical() + [0x0a]
             // Stored under the head read before computing: if the ledger grew meanwhile, the next

@@ -439,10 +439,8 @@ struct DemoReport {
         IO.print("")
         IO.print("--- Offline: the milk powder's bundle, checked on a phone with no ledger, only the operator key")
         guard let bundle = milkBundle else { throw CLIError(code: CLIError.data, message: "demo: no bundle was made for the milk powder") }
-        var doc = bundle.json
-        if case .object(var o) = doc { o["report"] = milk.json; doc = .object(o) }
         let bundlePath = s.dir + "/milk-bundle.json"
-        try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: bundlePath)
+        try IO.write(Array((bundle.json(report: milk).prettyPrinted() + "\n").utf8), to: bundlePath)
         let bytes = try IO.read(bundlePath, limit: ProductBundle.maxBytes)
         let offline = try ProductBundle(parsing: bytes).verify(trusting: [opVkey], now: now)
         IO.print("$ suyuan verify --bundle milk-bundle.json --trust '\(opVkey)'")

@@ -207,10 +207,8 @@ struct VerifyCommand: SuyuanCommand {
                 throw CLIError(code: CLIError.verification, message: "the bundle \(bundle!) does not verify: \(why)")
             }
         }
-        if let out = bundle, code != nil, let b = made {
-            var doc = b.json
-            if case .object(var o) = doc { o["report"] = v.json; doc = .object(o) }
-            try IO.write(Array((doc.prettyPrinted() + "\n").utf8), to: out)
+        if let out = bundle, let b = made {
+            try IO.write(Array((b.json(report: v).prettyPrinted() + "\n").utf8), to: out)
             if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
         }
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }
