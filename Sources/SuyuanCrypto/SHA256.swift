@@ -24,8 +24,25 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses 64 lowercase hexadecimal digits; nil for anything else.
     public init?(hex: String) {
-        guard let b = Hex.decode(hex), b.count == Hash.byteCount, Hex.encode(b) == hex else { return nil }
-        self.bytes = b
+        self.init(lowercaseHex: hex.utf8)
+    }
+
+    /// Parses the ASCII bytes of 64 lowercase hexadecimal digits; nil for anything else.
+    public init?(lowercaseHex digits: some Collection<UInt8>) {
+        guard digits.count == 2 * Hash.byteCount else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(Hash.byteCount)
+        var high: UInt8?
+        for c in digits {
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            default: return nil
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        self.bytes = out
     }
 
     /// Lowercase hexadecimal, 64 digits.

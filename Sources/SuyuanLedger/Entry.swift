@@ -95,8 +95,11 @@ public struct Entry: Sendable, Equatable {
     /// The fast path for what a ledger stores: bytes laid out exactly as the canonical form is
     /// (`{"index":N,"prev":"…","recordedAt":"…","signature":"…","statement":{…}}`), read field by field
     /// without parsing the outer object. Only the statement is parsed, and its bytes must be its own
-    /// JCS form. Every check of the general parser holds: the entry rebuilt from the parts must equal
-    /// the input byte for byte. Returns nil for anything else; the general parser then says what is wrong.
+    /// JCS form. Every check of the general parser holds: the literal parts match the canonical layout
+    /// and each field is in the one form the canonical encoding writes (digits without a leading zero,
+    /// lowercase hex, a millisecond time, canonical base64, a JCS statement), so the input is the entry
+    /// rebuilt from its parts, byte for byte. Returns nil for anything else; the general parser then
+    /// says what is wrong.
     static func parseCanonicalLayout(_ bytes: [UInt8]) -> Entry? {
         var i = 0
         func literal(_ s: StaticString) -> Bool {
@@ -126,10 +129,12 @@ public struct Entry: Sendable, Equatable {
         }
         // 1 to 15 digits (exact as a JSON number), no leading zero.
         guard i > digitsStart, bytes[digitsStart] != 0x30 || i == digitsStart + 1 else { return nil }
-        guard literal(#","prev":""#), let prevText = quoted(), let prev = Hash(hex: String(decoding: prevText, as: UTF8.self)),
-              literal(#","recordedAt":""#), let rtBytes = quoted() else { return nil }
+        // The canonical time has exactly three fractional digits: 24 characters with the point at 19
+        // (the parser checks every digit and range, so the text is what `millisecondString` writes).
+        guard literal(#","prev":""#), let prevText = quoted(), let prev = Hash(lowercaseHex: prevText),
+              literal(#","recordedAt":""#), let rtBytes = quoted(), rtBytes.count == 24, rtBytes[rtBytes.startIndex + 19] == UInt8(ascii: ".") else { return nil }
         let rt = String(decoding: rtBytes, as: UTF8.self)
-        guard let recordedAt = Timestamp(parsing: rt), recordedAt.millisecondString == rt,
+        guard let recordedAt = Timestamp(parsing: rt),
               literal(#","signature":""#), let sigText = quoted(), let sig = Base64.decode(String(decoding: sigText, as: UTF8.self)), sig.count == 64,
               literal(#","statement":"#), bytes.last == UInt8(ascii: "}"), i < bytes.count - 1 else { return nil }
         let stBytes = Array(bytes[i..<(bytes.count - 1)])
@@ -137,7 +142,11 @@ public struct Entry: Sendable, Equatable {
         guard stBytes.count <= Statement.maxBytes, let stJSON = try? JSONValue.parse(stBytes, maxDepth: 63),
               (try? stJSON.canonical()) == stBytes, let statement = try? Statement(json: stJSON) else { return nil }
         let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
-        let e = Entry(index: index, prev: prev, recordedAt: recordedAt, recordedAtText: rt, signed: signed)
-        return e.bytes == bytes ? e : nil
+        return Entry(index: index, prev: prev, recordedAt: recordedAt, signed: signed, bytes: bytes)
+    }
+
+    /// An entry whose `bytes` the caller has shown to be its canonical encoding.
+    private init(index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]) {
+        self.index = index; self.prev = prev; self.recordedAt = recordedAt; self.signed = signed; self.bytes = bytes
     }
 }

@@ -122,20 +122,30 @@ public struct Notice: Sendable, Equatable {
     /// Builds a notice, validating every field.
     public init(level: String, title: String, text: String, products: [String] = [], categories: [String] = []) throws(LedgerError) {
         guard Notice.levels.contains(level) else { throw .malformed("notice level \"\(level)\" must be notice or warning") }
-        guard (1...200).contains(title.count) else { throw .malformed("notice title must be 1–200 characters") }
-        guard (1...5000).contains(text.count) else { throw .malformed("notice text must be 1–5000 characters") }
+        guard Notice.length(of: title, within: 200) else { throw .malformed("notice title must be 1–200 characters") }
+        guard Notice.length(of: text, within: 5000) else { throw .malformed("notice text must be 1–5000 characters") }
         guard products.count <= 1000, categories.count <= 1000 else { throw .malformed("a notice names at most 1000 products and 1000 categories") }
-        for p in products + categories where p.isEmpty || p.count > 256 {
+        for list in [products, categories] where !list.allSatisfy({ Notice.length(of: $0, within: 256) }) {
             throw .malformed("notice products and categories must be 1–256 characters each")
         }
         self.level = level; self.title = title; self.text = text; self.products = products; self.categories = categories
     }
 
+    /// True when `s` has 1 to `limit` characters. A string has no more characters than UTF-8 bytes,
+    /// so characters are only counted when the bytes exceed the limit.
+    static func length(of s: String, within limit: Int) -> Bool {
+        !s.isEmpty && (s.utf8.count <= limit || s.count <= limit)
+    }
+
+    private static let fields: Set<String> = ["level", "title", "text", "products", "categories"]
+
     /// Parses and validates a notice payload.
     public init(payload: JSONValue) throws(LedgerError) {
         guard let obj = payload.objectValue else { throw .malformed("notice payload must be an object") }
-        let extra = Set(obj.keys).subtracting(["level", "title", "text", "products", "categories"])
-        guard extra.isEmpty else { throw .malformed("unexpected notice field(s) \(extra.sorted().joined(separator: ", "))") }
+        if !obj.keys.allSatisfy(Notice.fields.contains) {
+            let extra = Set(obj.keys).subtracting(Notice.fields)
+            throw .malformed("unexpected notice field(s) \(extra.sorted().joined(separator: ", "))")
+        }
         guard let level = obj["level"]?.stringValue else { throw .malformed("notice needs a string \"level\" (notice or warning)") }
         guard let title = obj["title"]?.stringValue else { throw .malformed("notice needs a string \"title\"") }
         guard let text = obj["text"]?.stringValue else { throw .malformed("notice needs a string \"text\"") }

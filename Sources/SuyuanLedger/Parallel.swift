@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -15,19 +16,26 @@ public enum Parallel {
     }()
 
     /// Maps `items` with `transform` on all cores; the result is in the order of `items`.
+    ///
+    /// Workers take small runs of items from a shared counter rather than fixed shares, so when another
+    /// thread of the process (a pipeline's ordered stage) takes a core for a while, the workers still
+    /// finish together instead of one idling while the other catches up.
     public static func map<T: Sendable, U: Sendable>(_ items: [T], _ transform: @Sendable (T) -> U) -> [U] {
         let n = items.count
         let workers = Swift.min(n, cores)
         if workers <= 1 || n < 8 { return items.map(transform) }
-        let out = UnsafeMutableBufferPointer<U?>.allocate(capacity: n)
-        out.initialize(repeating: nil)
-        defer { out.deinitialize(); out.deallocate() }
-        nonisolated(unsafe) let buffer = out  // each index is written by exactly one worker
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w * n / workers
-            let end = (w + 1) * n / workers
-            while i < end { buffer[i] = transform(items[i]); i += 1 }
+        let run = Swift.max(1, Swift.min(64, n / (workers * 8)))
+        let next = Atomic<Int>(0)
+        return [U](unsafeUninitializedCapacity: n) { buffer, count in
+            nonisolated(unsafe) let out = buffer  // each index is initialised by exactly one worker
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let start = next.add(run, ordering: .relaxed).oldValue
+                    if start >= n { break }
+                    for i in start..<Swift.min(start + run, n) { (out.baseAddress! + i).initialize(to: transform(items[i])) }
+                }
+            }
+            count = n
         }
-        return out.map { $0! }
     }
 }

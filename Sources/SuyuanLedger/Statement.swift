@@ -34,11 +34,15 @@ public struct Statement: Equatable, Sendable {
         self.timeText = self.time.millisecondString
     }
 
+    private static let fields: Set<String> = ["kind", "payload", "signer", "time"]
+
     /// Parses a statement object, requiring exactly the four fields.
     public init(json: JSONValue) throws(LedgerError) {
         guard let obj = json.objectValue else { throw .malformed("statement must be a JSON object") }
-        let extra = Set(obj.keys).subtracting(["kind", "payload", "signer", "time"])
-        guard extra.isEmpty else { throw .malformed("unexpected statement field(s) \(extra.sorted().joined(separator: ", "))") }
+        if obj.count != 4 || !obj.keys.allSatisfy(Statement.fields.contains) {
+            let extra = Set(obj.keys).subtracting(Statement.fields)
+            if !extra.isEmpty { throw .malformed("unexpected statement field(s) \(extra.sorted().joined(separator: ", "))") }
+        }
         guard let kind = obj["kind"]?.stringValue else { throw .malformed("statement needs a string \"kind\"") }
         guard Statement.isValidKind(kind) else { throw .malformed("kind \"\(kind)\" must be 1–64 characters of a-z, 0-9, '.', '-'") }
         guard let payload = obj["payload"], payload.objectValue != nil else { throw .malformed("statement needs an object \"payload\"") }

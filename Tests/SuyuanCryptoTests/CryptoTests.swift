@@ -27,6 +27,8 @@ import SuyuanCrypto
         #expect(Hash(hex: h.hex.uppercased()) == nil)  // lowercase only
         #expect(Hash(hex: String(h.hex.dropLast())) == nil)
         #expect(Hash(hex: h.hex + "00") == nil)
+        #expect(Hash(hex: String(h.hex.dropLast()) + "g") == nil && Hash(hex: String(h.hex.dropLast()) + "/") == nil)
+        #expect(Hash(lowercaseHex: Array(h.hex.utf8)[...]) == h)
         #expect(Hash(bytes: [1, 2, 3]) == nil)
         #expect(Hex.decode("0g") == nil && Hex.decode("abc") == nil && Hex.decode("ABcd") == [0xab, 0xcd])
     }
