@@ -115,22 +115,25 @@ public struct Auditor: Sendable {
             return chunk
         }
         let signers = SignerKeyCache()
-        // A pipeline: while the cores parse and verify chunk k+1, this thread reads chunk k+2's rows
-        // and runs the order-dependent checks of chunk k.
+        // A pipeline: while the cores parse and verify chunk k+1, this thread runs the order-dependent
+        // checks of chunk k, then reads chunk k+2's rows; the cores never wait for a read.
         let rules = self.rules
         var parsed = Parallel.map(try read()) { CheckedEntry($0, signers: signers, rules: rules) }
+        var upcoming = try read()
         while !parsed.isEmpty {
-            let upcoming = try read()
             let box = ParsedBox()
             let group = DispatchGroup()
-            DispatchQueue.global().async(group: group) { box.value = Parallel.map(upcoming) { CheckedEntry($0, signers: signers, rules: rules) } }
+            let chunk = upcoming
+            DispatchQueue.global().async(group: group) { box.value = Parallel.map(chunk) { CheckedEntry($0, signers: signers, rules: rules) } }
             for p in parsed {
                 state.check(p, at: position, store: store)
                 position += 1
             }
+            parsed = []
             try state.checkStoredNodes(store)
             try state.checkTerms(store, upTo: position)
             progress?(position, Swift.max(size, position))
+            upcoming = chunk.isEmpty ? [] : try read()
             group.wait()
             parsed = box.value
         }
@@ -158,7 +161,7 @@ public struct Auditor: Sendable {
             next = last.index + 1
             for s in chunk {
                 defer { position += 1 }
-                guard let e = try? Entry(parsing: s.bytes), state.suspects.contains(e.signed.statementHash) else { continue }
+                guard let e = try? Entry(parsing: s.bytes), state.suspects.contains(BloomFilter.Key(e.signed.canonical)) else { continue }
                 if let earlier = firstSeen[e.signed.statementHash] {
                     state.add(Finding(index: position, kind: "duplicate", expected: "a statement not already in the ledger",
                                       found: "the same statement as entry \(earlier)"))
@@ -190,7 +193,8 @@ public struct Auditor: Sendable {
         /// Positions whose stored leaf hash is wrong: nodes over them are expected to differ too.
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
-        var suspects: Set<Hash> = []
+        /// Keys the filter may have seen before: the second pass looks for these statements.
+        var suspects: Set<BloomFilter.Key> = []
         /// The index terms each entry's statement implies, not yet compared with the stored index.
         var expectedTerms: [(index: UInt64, term: String)] = []
         /// The first index whose stored terms have not been compared yet.
@@ -228,7 +232,8 @@ public struct Auditor: Sendable {
             for f in replay.check(p, lookup: lookup) { add(f) }
             guard position > 0, let e = p.entry else { return }
             // Possible repeats are confirmed, and located, by a second pass (`findDuplicates`).
-            if seen.insert(e.signed.statementHash) { suspects.insert(e.signed.statementHash) }
+            let key = BloomFilter.Key(e.signed.canonical)
+            if seen.insert(key) { suspects.insert(key) }
             for t in Set(p.terms).sorted() { expectedTerms.append((position, t)) }
         }
 
@@ -306,9 +311,24 @@ public struct Auditor: Sendable {
     }
 }
 
-/// A Bloom filter over statement hashes (already uniformly random), about 40 bits per entry with 16
-/// probes: a false "seen" has probability about 2·10⁻⁸, and only costs a second pass.
+/// A Bloom filter over statements, about 40 bits per entry with 16 probes: a false "seen" has
+/// probability about 2·10⁻⁸, and only costs a second pass, which compares SHA-256 statement hashes.
+/// The probes come from two SipHash values of the statement's bytes, keyed at random per process (so
+/// nobody can craft statements that collide in it), which cost far less than SHA-256.
 struct BloomFilter {
+    /// A statement's two 64-bit probe hashes.
+    struct Key: Hashable {
+        let h1: UInt64, h2: UInt64
+
+        init(_ statement: [UInt8]) {
+            var a = Hasher(), b = Hasher()
+            a.combine(UInt8(1)); b.combine(UInt8(2))
+            statement.withUnsafeBytes { a.combine(bytes: $0); b.combine(bytes: $0) }
+            h1 = UInt64(bitPattern: Int64(a.finalize()))
+            h2 = UInt64(bitPattern: Int64(b.finalize()))
+        }
+    }
+
     private var bits: [UInt64]
     private let mask: UInt64
 
@@ -320,14 +340,11 @@ struct BloomFilter {
         mask = m - 1
     }
 
-    /// Adds `h`; returns true if it may have been added before.
-    mutating func insert(_ h: Hash) -> Bool {
-        let b = h.bytes
-        var h1: UInt64 = 0, h2: UInt64 = 0
-        for i in 0..<8 { h1 = h1 << 8 | UInt64(b[i]); h2 = h2 << 8 | UInt64(b[8 + i]) }
+    /// Adds `key`; returns true if it may have been added before.
+    mutating func insert(_ key: Key) -> Bool {
         var present = true
         for i in 0..<UInt64(16) {
-            let bit = (h1 &+ i &* h2) & mask
+            let bit = (key.h1 &+ i &* key.h2) & mask
             let word = Int(bit >> 6), m = UInt64(1) << (bit & 63)
             if bits[word] & m == 0 { present = false; bits[word] |= m }
         }

@@ -29,20 +29,32 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses the ASCII bytes of 64 lowercase hexadecimal digits; nil for anything else.
     public init?(lowercaseHex digits: some Collection<UInt8>) {
-        guard digits.count == 2 * Hash.byteCount else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(Hash.byteCount)
-        var high: UInt8?
-        for c in digits {
-            let v: UInt8
+        guard let b = digits.withContiguousStorageIfAvailable(Hash.decodeLowercase) ?? Hash.decodeLowercase(Array(digits)) else { return nil }
+        self.bytes = b
+    }
+
+    private static func decodeLowercase(_ digits: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard digits.count == 2 * byteCount else { return nil }
+        @inline(__always) func value(_ c: UInt8) -> UInt8? {
             switch c {
-            case 0x30...0x39: v = c - 0x30
-            case 0x61...0x66: v = c - 0x61 + 10
+            case 0x30...0x39: return c &- 0x30
+            case 0x61...0x66: return c &- 0x61 &+ 10
             default: return nil
             }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
         }
-        self.bytes = out
+        var ok = true
+        let out = [UInt8](unsafeUninitializedCapacity: byteCount) { buf, count in
+            for k in 0..<byteCount {
+                guard let hi = value(digits[2 * k]), let lo = value(digits[2 * k + 1]) else { ok = false; buf[k] = 0; continue }
+                buf[k] = hi << 4 | lo
+            }
+            count = byteCount
+        }
+        return ok ? out : nil
+    }
+
+    private static func decodeLowercase(_ digits: [UInt8]) -> [UInt8]? {
+        digits.withUnsafeBufferPointer(decodeLowercase)
     }
 
     /// Lowercase hexadecimal, 64 digits.

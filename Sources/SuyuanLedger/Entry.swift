@@ -86,7 +86,7 @@ public struct Entry: Sendable, Equatable {
         do { statement = try Statement(json: stJSON) } catch { throw .corrupt("entry statement: \(error)") }
         // No second parse of the statement: comparing the rebuilt entry bytes with the input below also
         // proves the statement was in canonical form.
-        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
+        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig, hashed: false)
         let e = Entry(index: UInt64(idx), prev: prev, recordedAt: recordedAt, signed: signed)
         guard e.bytes == bytes else { throw .corrupt("entry \(idx) is not in canonical form") }
         return e
@@ -141,7 +141,7 @@ public struct Entry: Sendable, Equatable {
         // One level less deep than the whole entry, as the general parser would see it.
         guard stBytes.count <= Statement.maxBytes, let stJSON = try? JSONValue.parse(stBytes, maxDepth: 63),
               (try? stJSON.canonical()) == stBytes, let statement = try? Statement(json: stJSON) else { return nil }
-        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig)
+        let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig, hashed: false)
         return Entry(index: index, prev: prev, recordedAt: recordedAt, signed: signed, bytes: bytes)
     }
 

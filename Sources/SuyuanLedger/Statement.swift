@@ -79,7 +79,7 @@ public struct Statement: Equatable, Sendable {
             throw .malformed("statement is \(body.count) bytes; the limit is \(Statement.maxBytes)")
         }
         let sig = key.sign(DSSE.pae(type: Statement.payloadType, body: body))
-        return SignedStatement(unverifiedStatement: self, canonical: body, signature: sig)
+        return SignedStatement(unverifiedStatement: self, canonical: body, signature: sig, hashed: true)
     }
 }
 
@@ -92,13 +92,22 @@ public struct SignedStatement: Sendable, Equatable {
     /// The 64-byte Ed25519 signature.
     public let signature: [UInt8]
     /// Hash identifying the statement (for duplicate detection): SHA-256 of its canonical bytes.
-    public let statementHash: Hash
+    /// Computed once for a statement submitted or signed here (it will be looked up and stored), and
+    /// on each use for one read back from entries, where most readers never need it.
+    public var statementHash: Hash { knownHash ?? SHA256.hash(canonical) }
+    private let knownHash: Hash?
 
-    init(unverifiedStatement: Statement, canonical: [UInt8], signature: [UInt8]) {
+    /// Wraps parts already checked; `hashed` computes the statement hash now (for an append).
+    init(unverifiedStatement: Statement, canonical: [UInt8], signature: [UInt8], hashed: Bool) {
         self.statement = unverifiedStatement
         self.canonical = canonical
         self.signature = signature
-        self.statementHash = SHA256.hash(canonical)
+        self.knownHash = hashed ? SHA256.hash(canonical) : nil
+    }
+
+    /// Equal when the signed bytes and the signature are (the statement is parsed from those bytes).
+    public static func == (a: SignedStatement, b: SignedStatement) -> Bool {
+        a.canonical == b.canonical && a.signature == b.signature
     }
 
     /// Parses statement bytes that must already be canonical, plus a signature.
@@ -116,7 +125,7 @@ public struct SignedStatement: Sendable, Equatable {
         self.statement = st
         self.canonical = canonical
         self.signature = signature
-        self.statementHash = SHA256.hash(canonical)
+        self.knownHash = SHA256.hash(canonical)
     }
 
 

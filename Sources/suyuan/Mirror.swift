@@ -264,11 +264,12 @@ struct Mirror {
             for p in checked {
                 var findings = replay.check(p, lookup: lookup)
                 if findings.isEmpty, let e = p.entry {
-                    if let earlier = seen[e.signed.statementHash] {
+                    let h = e.signed.statementHash
+                    if let earlier = seen[h] {
                         findings.append(Finding(index: e.index, kind: "duplicate", expected: "a statement not already in the ledger",
                                                 found: "the same statement as entry \(earlier)"))
                     }
-                    seen[e.signed.statementHash] = e.index
+                    seen[h] = e.index
                     for t in p.terms { pending.entries[t, default: []].append(e) }
                     accepted.append(NewEntry(entry: e, terms: p.terms))
                     _ = frontier.append(leafHash: p.leafHash)
