@@ -133,12 +133,17 @@ public enum Hex {
     /// Encodes bytes as lowercase hex.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
+        append(Array(bytes), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lowercase hex of `bytes` to `out` (as ASCII bytes).
+    public static func append(_ bytes: [UInt8], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count * 2)
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0x0f)])
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes hex (either case); nil on odd length or a non-hex character.

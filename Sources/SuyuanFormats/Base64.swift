@@ -15,9 +15,14 @@ public enum Base64 {
 
     /// Encodes `bytes` with padding.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
         var out = [UInt8]()
-        out.reserveCapacity((input.count + 2) / 3 * 4)
+        append(Array(bytes), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the padded encoding of `input` to `out` (as ASCII bytes).
+    public static func append(_ input: [UInt8], to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + (input.count + 2) / 3 * 4)
         var i = 0
         while i + 3 <= input.count {
             let n = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
@@ -43,7 +48,6 @@ public enum Base64 {
         default:
             break
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Decodes canonical padded base64; nil for anything `encode` would not have produced.
