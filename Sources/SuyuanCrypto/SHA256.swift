@@ -1,25 +1,49 @@
 import CSodium
 
-/// A SHA-256 digest: exactly 32 bytes.
+/// A SHA-256 digest: exactly 32 bytes, held inline (a value of four words, no heap storage), so the
+/// many hashes of Merkle proofs and audits are copied and compared without reference counting.
 public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// The digest size in bytes.
     public static let byteCount = 32
     /// The all-zero hash, used as `prev` of the genesis entry.
-    public static let zero = Hash(unchecked: [UInt8](repeating: 0, count: 32))
+    public static let zero = Hash(words: (0, 0, 0, 0))
 
-    /// The 32 digest bytes.
-    public let bytes: [UInt8]
+    /// The digest bytes in order, as the memory of four words.
+    private var words: (UInt64, UInt64, UInt64, UInt64)
 
-    /// Wraps 32 bytes; nil for any other length.
-    public init?(bytes: [UInt8]) {
-        guard bytes.count == Hash.byteCount else { return nil }
-        self.bytes = bytes
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+
+    /// A hash whose 32 bytes `fill` writes.
+    init(filling fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        Swift.withUnsafeMutableBytes(of: &w) { fill($0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        words = w
     }
 
-    /// Wraps bytes the caller guarantees are 32 long.
+    /// Copies 32 bytes; nil for any other length.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == Hash.byteCount else { return nil }
+        self.init { UnsafeMutableRawPointer($0).copyMemory(from: bytes.baseAddress!, byteCount: Hash.byteCount) }
+    }
+
+    /// Copies 32 bytes; nil for any other length.
+    public init?(bytes: [UInt8]) {
+        guard let h = bytes.withUnsafeBytes({ Hash(bytes: $0) }) else { return nil }
+        self = h
+    }
+
+    /// Copies bytes the caller guarantees are 32 long.
     public init(unchecked bytes: [UInt8]) {
-        assert(bytes.count == Hash.byteCount)
-        self.bytes = bytes
+        precondition(bytes.count == Hash.byteCount)
+        self.init(bytes: bytes)!
+    }
+
+    /// The 32 digest bytes (a new array on each use: hot paths use `withUnsafeBytes`).
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    /// Calls `body` with the 32 digest bytes.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeBytes(of: words, body)
     }
 
     /// Parses 64 lowercase hexadecimal digits; nil for anything else.
@@ -29,11 +53,11 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     /// Parses the ASCII bytes of 64 lowercase hexadecimal digits; nil for anything else.
     public init?(lowercaseHex digits: some Collection<UInt8>) {
-        guard let b = digits.withContiguousStorageIfAvailable(Hash.decodeLowercase) ?? Hash.decodeLowercase(Array(digits)) else { return nil }
-        self.bytes = b
+        guard let h = digits.withContiguousStorageIfAvailable(Hash.decodeLowercase) ?? Array(digits).withUnsafeBufferPointer(Hash.decodeLowercase) else { return nil }
+        self = h
     }
 
-    private static func decodeLowercase(_ digits: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    private static func decodeLowercase(_ digits: UnsafeBufferPointer<UInt8>) -> Hash? {
         guard digits.count == 2 * byteCount else { return nil }
         @inline(__always) func value(_ c: UInt8) -> UInt8? {
             switch c {
@@ -43,18 +67,13 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
             }
         }
         var ok = true
-        let out = [UInt8](unsafeUninitializedCapacity: byteCount) { buf, count in
+        let h = Hash { out in
             for k in 0..<byteCount {
-                guard let hi = value(digits[2 * k]), let lo = value(digits[2 * k + 1]) else { ok = false; buf[k] = 0; continue }
-                buf[k] = hi << 4 | lo
+                guard let hi = value(digits[2 * k]), let lo = value(digits[2 * k + 1]) else { ok = false; return }
+                out[k] = hi << 4 | lo
             }
-            count = byteCount
         }
-        return ok ? out : nil
-    }
-
-    private static func decodeLowercase(_ digits: [UInt8]) -> [UInt8]? {
-        digits.withUnsafeBufferPointer(decodeLowercase)
+        return ok ? h : nil
     }
 
     /// Lowercase hexadecimal, 64 digits.
@@ -62,7 +81,20 @@ public struct Hash: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    public static func < (a: Hash, b: Hash) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public static func == (a: Hash, b: Hash) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0); hasher.combine(words.1); hasher.combine(words.2); hasher.combine(words.3)
+    }
+
+    /// Byte order (each word's bytes read big-endian).
+    public static func < (a: Hash, b: Hash) -> Bool {
+        let x = (UInt64(bigEndian: a.words.0), UInt64(bigEndian: a.words.1), UInt64(bigEndian: a.words.2), UInt64(bigEndian: a.words.3))
+        let y = (UInt64(bigEndian: b.words.0), UInt64(bigEndian: b.words.1), UInt64(bigEndian: b.words.2), UInt64(bigEndian: b.words.3))
+        return x < y
+    }
 }
 
 /// SHA-256 (FIPS 180-4) via libsodium.
@@ -70,49 +102,42 @@ public enum SHA256 {
     /// Hashes `data`.
     public static func hash(_ data: some Collection<UInt8>) -> Hash {
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: 32)
         var state = crypto_hash_sha256_state()
         crypto_hash_sha256_init(&state)
         update(&state, data)
-        crypto_hash_sha256_final(&state, &out)
-        return Hash(unchecked: out)
+        return Hash { crypto_hash_sha256_final(&state, $0) }
     }
 
     /// Hashes the concatenation of `parts`, without building it.
     public static func hash(parts: [[UInt8]]) -> Hash {
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: 32)
         var state = crypto_hash_sha256_state()
         crypto_hash_sha256_init(&state)
         for p in parts { update(&state, p) }
-        crypto_hash_sha256_final(&state, &out)
-        return Hash(unchecked: out)
+        return Hash { crypto_hash_sha256_final(&state, $0) }
     }
 
     /// Hashes `prefix ‖ data` (RFC 6962 leaf hashing uses prefix 0x00).
     public static func hash(prefix: UInt8, _ data: some Collection<UInt8>) -> Hash {
         Sodium.ensure()
-        var out = [UInt8](repeating: 0, count: 32)
         var state = crypto_hash_sha256_state()
         crypto_hash_sha256_init(&state)
         var p = prefix
         crypto_hash_sha256_update(&state, &p, 1)
         update(&state, data)
-        crypto_hash_sha256_final(&state, &out)
-        return Hash(unchecked: out)
+        return Hash { crypto_hash_sha256_final(&state, $0) }
     }
 
-    /// Hashes `prefix ‖ left ‖ right` (RFC 6962 interior nodes use prefix 0x01).
+    /// Hashes `prefix ‖ left ‖ right` (RFC 6962 interior nodes use prefix 0x01), on the stack.
     public static func hash(prefix: UInt8, _ left: Hash, _ right: Hash) -> Hash {
         Sodium.ensure()
-        var buf = [UInt8]()
-        buf.reserveCapacity(65)
-        buf.append(prefix)
-        buf.append(contentsOf: left.bytes)
-        buf.append(contentsOf: right.bytes)
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_hash_sha256(&out, buf, 65)
-        return Hash(unchecked: out)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 65) { buf in
+            let b = buf.baseAddress!
+            b.initialize(to: prefix)
+            left.withUnsafeBytes { UnsafeMutableRawPointer(b + 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            right.withUnsafeBytes { UnsafeMutableRawPointer(b + 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            return Hash { crypto_hash_sha256($0, b, 65) }
+        }
     }
 
     private static func update(_ state: inout crypto_hash_sha256_state, _ data: some Collection<UInt8>) {

@@ -97,6 +97,8 @@ public enum RFC6962 {
         guard hashes.count == wanted.count else { throw MerkleError.wrongHashCount(expected: wanted.count, got: hashes.count) }
         // Pass 2: the same walk, consuming `hashes` in order.
         var proofs = [[Hash]](repeating: [], count: leaves.count)
+        let depth = 64 - (size - 1).leadingZeroBitCount  // the longest proof in a tree of `size` leaves
+        for i in proofs.indices { proofs[i].reserveCapacity(depth) }
         var next = 0
         func walk(_ lo: UInt64, _ n: UInt64, _ t: Range<Int>) -> Hash {
             if t.isEmpty {

@@ -1,5 +1,6 @@
 import GRDB
 import GRDBSQLite
+import SuyuanCrypto
 
 /// Binds and steps GRDB's cached prepared statements through the SQLite C API on the hot paths
 /// (appends and proof reads), where GRDB's argument boxing would cost more than SQLite itself.
@@ -35,33 +36,20 @@ struct FastStatement {
         guard rc == SQLITE_DONE else { throw fail(db, rc) }
     }
 
-    /// Runs a query and returns the first column of its first row as bytes, or nil if there is no row.
-    func blob(_ db: Database, _ values: [FastValue]) throws -> [UInt8]? {
+    /// Runs a query whose first column holds hashes and returns those that are 32 bytes long.
+    func hashes(_ db: Database, _ values: [FastValue]) throws -> [Hash] {
         bind(values)
         defer { sqlite3_reset(handle) }
-        let rc = sqlite3_step(handle)
-        if rc == SQLITE_DONE { return nil }
-        guard rc == SQLITE_ROW else { throw fail(db, rc) }
-        let n = Int(sqlite3_column_bytes(handle, 0))
-        guard n > 0, let p = sqlite3_column_blob(handle, 0) else { return [] }
-        return [UInt8](UnsafeRawBufferPointer(start: p, count: n))
-    }
-
-    /// Runs a query and returns the first column of every row as bytes.
-    func blobs(_ db: Database, _ values: [FastValue]) throws -> [[UInt8]] {
-        bind(values)
-        defer { sqlite3_reset(handle) }
-        var out: [[UInt8]] = []
+        var out: [Hash] = []
         while true {
             let rc = sqlite3_step(handle)
             if rc == SQLITE_DONE { return out }
             guard rc == SQLITE_ROW else { throw fail(db, rc) }
             let n = Int(sqlite3_column_bytes(handle, 0))
-            if n > 0, let p = sqlite3_column_blob(handle, 0) { out.append([UInt8](UnsafeRawBufferPointer(start: p, count: n))) } else { out.append([]) }
+            if let h = Hash(bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 0), count: n)) { out.append(h) }
         }
     }
 
-    /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
     /// Runs a query whose rows are (integer, blob) and hands each to `row`, without copying the blob.
     func rows(_ db: Database, _ values: [FastValue], _ row: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
         bind(values)
@@ -75,6 +63,7 @@ struct FastStatement {
         }
     }
 
+    /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
     func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
         bind(values)
         defer { sqlite3_reset(handle) }

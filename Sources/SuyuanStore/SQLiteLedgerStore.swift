@@ -210,7 +210,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         func block(_ b: UInt64) throws -> [Hash] {
             if let known = blocks[b] { return known }
             let first = Int64(b << UInt64(minStoredLevel))
-            let hashes = try leaves.blobs(db, [.int(first), .int(first + (1 << minStoredLevel))]).compactMap { Hash(bytes: $0) }
+            let hashes = try leaves.hashes(db, [.int(first), .int(first + (1 << minStoredLevel))])
             blocks[b] = hashes
             return hashes
         }
@@ -243,7 +243,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             var next = i
             try range.rows(db, [.int(sorted[i]), .int(sorted[j])]) { id, blob in
                 while next <= j, sorted[next] < id { next += 1 }
-                if next <= j, sorted[next] == id, blob.count == 32 { found[id] = Hash(bytes: Array(blob)) }
+                if next <= j, sorted[next] == id, let h = Hash(bytes: blob) { found[id] = h }
             }
             i = j + 1
         }
