@@ -1,3 +1,4 @@
+import Dispatch
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -163,9 +164,17 @@ public enum ProductVerifier {
             if let bytes = try read[i]?.bytes ?? ledger.store.entry(at: i)?.bytes { entries[i] = bytes }
         }
         let proved = entries.keys.sorted()
+        // While this thread reads the proofs (mostly waiting on storage), the cores check the
+        // signatures of the entries the journey parsed; `verify` below checks the rest.
+        let signed = SignedEntries()
+        let group = DispatchGroup()
+        let parsedEntries = proved.compactMap { read[$0] }
+        DispatchQueue.global().async(group: group) { signed.value = ProofMaterial.checkSignatures(parsedEntries) }
+        defer { group.wait() }  // nothing outlives this call, even when reading the proofs fails
         let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
+        group.wait()
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        var (cp, parsed, failures) = material.verify(trusting: keys, parsed: read)
+        var (cp, parsed, failures) = material.verify(trusting: keys, signed: signed.value)
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -188,6 +197,12 @@ public enum ProductVerifier {
         let v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         return (v, ProductBundle(code: code, createdAt: now, material: material))
+    }
+
+    /// Hands the signature-checked entries from the background to the verifying thread (guarded by
+    /// the DispatchGroup wait).
+    final class SignedEntries: @unchecked Sendable {
+        var value: [UInt64: Entry] = [:]
     }
 
     /// The registry entries the journey's verdicts and signer names depend on: the bodies of the

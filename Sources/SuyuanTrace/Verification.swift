@@ -26,6 +26,15 @@ public struct ProofMaterial: Sendable {
          })]
     }
 
+    /// The entries of `entries` whose statement signatures verify, by index, checked on all cores.
+    public static func checkSignatures(_ entries: [Entry]) -> [UInt64: Entry] {
+        let signers = SignerKeyCache()
+        let ok = Parallel.map(entries) { e in (try? e.signed.verifySignature(by: try signers.key(of: e.statement))) != nil }
+        var out: [UInt64: Entry] = Dictionary(minimumCapacity: entries.count)
+        for (e, good) in zip(entries, ok) where good { out[e.index] = e }
+        return out
+    }
+
     /// The top-level fields of a bundle document of `format`, allowing `more` besides the checkpoint
     /// and entries.
     static func fields(_ bytes: [UInt8], _ what: String, maxBytes: Int, format: String, more: Set<String>) throws(LedgerError) -> Fields {
@@ -60,9 +69,9 @@ public struct ProofMaterial: Sendable {
 
     /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof and
     /// signature; returns the verified checkpoint, the parsed entries and every failure, each a
-    /// sentence. `parsed` may hold entries already parsed from these very bytes (they are not parsed
-    /// again; their signatures are still checked).
-    public func verify(trusting trusted: [VerifierKey], parsed known: [UInt64: Entry] = [:]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+    /// sentence. `signed` may hold entries the caller parsed from these very bytes and whose
+    /// signatures it checked (`checkSignatures`): those are not parsed or checked again.
+    public func verify(trusting trusted: [VerifierKey], signed known: [UInt64: Entry] = [:]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
         var failures: [String] = []
         var parsed: [UInt64: Entry] = [:]
         let cp: VerifiedCheckpoint
@@ -83,9 +92,9 @@ public struct ProofMaterial: Sendable {
             } catch {
                 return (nil, "entry \(i) is not included in the checkpoint of size \(size): \(error)")
             }
+            if let k = known[i], k.index == i, k.bytes == item.bytes { return (k, nil) }
             do {
-                let e: Entry
-                if let k = known[i], k.bytes == item.bytes { e = k } else { e = try Entry(parsing: item.bytes) }
+                let e = try Entry(parsing: item.bytes)
                 guard e.index == i else { return (nil, "entry \(i) says it is entry \(e.index)") }
                 try e.signed.verifySignature(by: try signers.key(of: e.statement))
                 return (e, nil)
