@@ -149,6 +149,30 @@ extension World {
         #expect(offline.entriesProved == bundle!.material.entries.count)
     }
 
+    /// An operator that writes an event with a forged signature straight into its store and signs a
+    /// checkpoint over it: the entry is included, so only its signature check can catch it, online
+    /// (where the signatures are checked while the proofs are read) as offline.
+    @Test func aForgedSignatureInTheLedgerFailsVerification() throws {
+        let w = World()
+        try w.standardJourney()
+        let e = try EventBuilder.build(.sensor, product: item, time: time("2026-05-21T00:00:00Z"), details: { var d = StepDetails(); d.temperature = 5; return d }())
+        let honest = try Statement(kind: TraceKind.event, payload: EventBuilder.payload(e), signer: w.op.publicKey, time: w.now).sign(with: w.op)
+        var forged = honest.signature
+        forged[5] ^= 1
+        let bad = try SignedStatement(canonical: honest.canonical, signature: forged)
+        let index = try w.ledger.size()
+        _ = try w.ledger.store.append { tx in
+            [NewEntry(entry: Entry(index: tx.tail.size, prev: tx.tail.lastLeafHash, recordedAt: w.now, signed: bad), terms: RuleBook.suyuan.terms(bad.statement))]
+        }
+        try w.ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        let (online, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
+        #expect(!online.verified)
+        #expect(online.integrityFailures.contains { $0.hasPrefix("entry \(index):") && $0.contains("signature") }, "\(online.integrityFailures)")
+        #expect(online.integrityFailures.count == 1, "\(online.integrityFailures)")
+        let offline = try ProductBundle(parsing: try #require(bundle).json.canonical()).verify(trusting: [Self.operatorKey], now: w.now)
+        #expect(offline.integrityFailures.contains { $0.hasPrefix("entry \(index):") && $0.contains("signature") }, "\(offline.integrityFailures)")
+    }
+
     @Test func aBundleNeedsTheRightTrustedKey() throws {
         let (w, _) = try Self.world()
         let (_, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
