@@ -265,9 +265,12 @@ public struct EPCISEvent: Sendable, Equatable {
             }
             // Another kind of ID (e.g. urn:uuid) is replaced: the CBV hash is the ledger's event ID.
         }
-        o["eventID"] = .string(computed)
-
-        self.json = .object(o)
+        if o["eventID"]?.stringValue == computed {
+            self.json = value  // already carries its ID: no copy of the object
+        } else {
+            o["eventID"] = .string(computed)
+            self.json = .object(o)
+        }
         self.context = context
         self.type = type; self.eventID = computed; self.time = time; self.action = action
         self.bizStep = bizStep; self.disposition = disposition; self.readPoint = readPoint; self.bizLocation = bizLocation
@@ -404,7 +407,9 @@ struct EventRule: StatementRule {
         let f = try Fields(s.payload, "event payload", allowed: ["event", "context"])
         guard let e = f.object["event"] else { throw .malformed("event payload needs the field \"event\" (an EPCIS 2.0 event)") }
         let parsed = try EPCISEvent(e, context: try SuyuanEPCIS.context(from: f.object["context"]), acceptingRecordedID: accepted)
-        guard parsed.json == e else { throw .malformed("the recorded event must carry its CBV 2.0 eventID \(parsed.eventID)") }
+        guard parsed.eventID == e["eventID"]?.stringValue else {
+            throw .malformed("the recorded event must carry its CBV 2.0 eventID \(parsed.eventID)")
+        }
         return parsed
     }
 

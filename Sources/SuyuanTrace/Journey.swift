@@ -113,7 +113,7 @@ public struct ProductJourney: Sendable {
                 if let u = until, ev.time >= u { continue }
                 // A container's own aggregation events concern its other contents, not this product.
                 if depth > 0, ev.type == "AggregationEvent", ev.parent == id { continue }
-                guard steps[e.index] == nil else { continue }
+                guard steps.index(forKey: e.index) == nil else { continue }
                 let signer = try signers.key(of: e.statement)
                 steps[e.index] = JourneyStep(index: e.index, event: ev, signer: signer, signerName: name(signer, at: e.statement.time),
                                              via: via, retracted: false, step: stepName(ev))
