@@ -61,10 +61,6 @@ public final class SQLiteLedgerStore: LedgerStore {
         config.readonly = readOnly
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
-            // Reads map the file (up to SQLite's own limit) instead of copying each page out of the
-            // kernel with a system call: proofs and journeys read many scattered pages. Writes still
-            // go through the WAL, so durability is unchanged.
-            try db.execute(sql: "PRAGMA mmap_size = \(SQLiteLedgerStore.mmapSize)")
         }
         do { pool = try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError {
             // Only "not a database" means not a ledger: a full disk, a read-only file system or a lock
@@ -153,8 +149,6 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// ones are hashed on demand from at most 8 consecutive leaf hashes in `entries`: a cheap range read
     /// that saves an insert per append.
     static let minStoredLevel = 4
-    /// How much of the file reads map into memory (SQLite caps it at its compile-time limit).
-    static let mmapSize: Int64 = 1 << 34
     public var lowestStoredNodeLevel: Int { Self.minStoredLevel }
     static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
 
