@@ -39,9 +39,9 @@ public struct Statement: Equatable, Sendable {
     /// Parses a statement object, requiring exactly the four fields.
     public init(json: JSONValue) throws(LedgerError) {
         guard let obj = json.objectValue else { throw .malformed("statement must be a JSON object") }
-        if obj.count != 4 || !obj.keys.allSatisfy(Statement.fields.contains) {
+        if !obj.keys.allSatisfy(Statement.fields.contains) {
             let extra = Set(obj.keys).subtracting(Statement.fields)
-            if !extra.isEmpty { throw .malformed("unexpected statement field(s) \(extra.sorted().joined(separator: ", "))") }
+            throw .malformed("unexpected statement field(s) \(extra.sorted().joined(separator: ", "))")
         }
         guard let kind = obj["kind"]?.stringValue else { throw .malformed("statement needs a string \"kind\"") }
         guard Statement.isValidKind(kind) else { throw .malformed("kind \"\(kind)\" must be 1–64 characters of a-z, 0-9, '.', '-'") }
