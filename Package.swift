@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         // Already required by Hummingbird; named so the server can import NIOCore, HTTPTypes and Logging explicitly.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
@@ -28,8 +29,8 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        // SHA-256, Ed25519, random, encrypted key files.
-        .target(name: "SuyuanCrypto", dependencies: ["CSodium"], swiftSettings: strict),
+        // SHA-256 (swift-crypto), Ed25519, random, encrypted key files (libsodium).
+        .target(name: "SuyuanCrypto", dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // JSON/JCS, DSSE PAE, signed notes, checkpoints, did:key, base64/base58: pure, no I/O.
         .target(name: "SuyuanFormats", dependencies: ["SuyuanCrypto"], swiftSettings: strict),
         // RFC 6962 hashing and proofs: pure.
