@@ -109,6 +109,41 @@ import SuyuanStore
         try checkChain(path, expectedSize: UInt64(1 + writers * batches * perBatch))
     }
 
+    /// A version-2 file (no leaf hash index) proves the same read-only, and is upgraded when opened
+    /// for writing; the proofs' range reads then use the index.
+    @Test func version2FilesAreUpgradedToTheLeafHashIndex() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        let proofs = try (0..<41).map { try l.inclusionProof(index: $0, size: 41) }
+        let plan = "EXPLAIN QUERY PLAN SELECT leaf_hash FROM entries WHERE idx >= 16 AND idx < 32 ORDER BY idx"
+        func state() throws -> (version: Int, index: Bool, plan: String) {
+            let q = try DatabaseQueue(path: path)
+            defer { try? q.close() }
+            return try q.read { db in
+                (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                 try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'entries_leaves'") ?? false,
+                 try Row.fetchAll(db, sql: plan).map { $0["detail"] as String }.joined(separator: "; "))
+            }
+        }
+        #expect(try state().version == 3 && state().index && state().plan.contains("COVERING INDEX entries_leaves"))
+        // Make it a version-2 file, as the migrator left one.
+        let q = try DatabaseQueue(path: path)
+        try q.writeWithoutTransaction {
+            try $0.execute(sql: "DROP INDEX entries_leaves; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3:%'; PRAGMA user_version = 2")
+        }
+        try q.close()
+        let readOnly = try Ledger(opening: try SQLiteLedgerStore(path: path, readOnly: true), clock: clock.clock)
+        #expect(try (0..<41).map { try readOnly.inclusionProof(index: $0, size: 41) } == proofs)
+        #expect(try state().version == 2 && !state().index)
+        let upgraded = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
+        #expect(try state().version == 3 && state().index)
+        #expect(try (0..<41).map { try upgraded.inclusionProof(index: $0, size: 41) } == proofs)
+        try checkChain(path, expectedSize: 41)
+    }
+
     @Test func backupIsAConsistentCopy() throws {
         let dir = TempDir()
         let path = dir.file("l.db")
