@@ -35,11 +35,7 @@ public enum JCS {
 
     /// True if `bytes` is already exactly in canonical form (and parses strictly).
     public static func isCanonical(_ bytes: some Collection<UInt8>) -> Bool {
-        guard let canonical = try? canonicalize(bytes) else { return false }
-        let same: Bool? = bytes.withContiguousStorageIfAvailable { buffer in
-            canonical.withUnsafeBufferPointer { $0.elementsEqual(buffer) }
-        }
-        return same ?? canonical.elementsEqual(bytes)
+        (try? JSONValue.parseCheckingCanonical(bytes))?.isCanonical ?? false
     }
 }
 
@@ -145,6 +141,21 @@ enum JSONWriter {
         var decorated = members.map { (units: Array($0.key.utf16), member: $0) }
         decorated.sort { $0.units.lexicographicallyPrecedes($1.units) }
         return decorated.map(\.member)
+    }
+
+    /// Whether a member named `a` comes before one named `b` in JCS order (UTF-16 code units).
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        // For ASCII, String's `<` is byte order, which equals UTF-16 code unit order.
+        if isASCII(a) && isASCII(b) { return a < b }
+        return a.utf16.lexicographicallyPrecedes(b.utf16)
+    }
+
+    /// Whether `text` is exactly how JCS writes the number `d`.
+    static func isCanonicalNumber(_ d: Double, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var out = JSONByteSink(capacity: 32)
+        defer { out.deallocate() }
+        writeNumber(d, into: &out)
+        return out.count == text.count && UnsafeBufferPointer(start: out.base, count: out.count).elementsEqual(text)
     }
 
     /// An object member (a struct rather than a tuple: arrays of it copy and destroy faster).

@@ -28,6 +28,25 @@ extension JSONValue {
         }.get()
     }
 
+    /// Parses like `parse(_:maxDepth:maxBytes:)` and also tells whether `bytes` is exactly the RFC 8785
+    /// canonical form of the value (`canonical() == bytes`), decided while parsing instead of by
+    /// writing that form: no whitespace, members in JCS order, only the escapes JCS writes, and each
+    /// number as JCS writes it (`Specs/jcs.md` §canonical check).
+    public static func parseCheckingCanonical(
+        _ bytes: some Collection<UInt8>,
+        maxDepth: Int = 64,
+        maxBytes: Int = 16 << 20
+    ) throws(JSONError) -> (value: JSONValue, isCanonical: Bool) {
+        let direct: Result<(JSONValue, Bool), JSONError>? = bytes.withContiguousStorageIfAvailable { buffer in
+            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: true)
+        }
+        if let direct { return try direct.get() }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBufferPointer { buffer in
+            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: true)
+        }.get()
+    }
+
     /// Strict parse of the UTF-8 encoding of `text` (same rules and the same default size
     /// limit, 16 MiB, as the byte form).
     public static func parse(_ text: String, maxDepth: Int = 64) throws(JSONError) -> JSONValue {
@@ -49,6 +68,11 @@ struct JSONParser {
     /// Pending array elements / object members of the containers being parsed.
     private var valueStack: [JSONValue] = []
     private var memberStack: [Member] = []
+    /// Whether to check the parts of the canonical form that cost something to check (member order,
+    /// number forms); whitespace and escapes are tracked always, at no cost to input without them.
+    private let checkCanonical: Bool
+    /// False once anything outside the RFC 8785 canonical form has been seen.
+    private var canonical = true
 
     private struct Member {
         let key: String
@@ -56,10 +80,11 @@ struct JSONParser {
         let offset: Int
     }
 
-    private init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
+    private init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int, checkCanonical: Bool) {
         p = base
         end = count
         self.maxDepth = maxDepth
+        self.checkCanonical = checkCanonical
     }
 
     static func tooLarge(_ count: Int, _ limit: Int) -> JSONError {
@@ -67,6 +92,10 @@ struct JSONParser {
     }
 
     static func parse(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, maxBytes: Int) -> Result<JSONValue, JSONError> {
+        parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: false).map(\.0)
+    }
+
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, maxDepth: Int, maxBytes: Int, checkCanonical: Bool) -> Result<(JSONValue, Bool), JSONError> {
         if buffer.count > maxBytes { return .failure(tooLarge(buffer.count, maxBytes)) }
         guard let base = buffer.baseAddress, buffer.count > 0 else {
             return .failure(.at("empty input", 0))
@@ -74,9 +103,10 @@ struct JSONParser {
         if buffer.count >= 3, base[0] == 0xEF, base[1] == 0xBB, base[2] == 0xBF {
             return .failure(.at("byte order mark (BOM) not allowed", 0))
         }
-        var parser = JSONParser(base: base, count: buffer.count, maxDepth: maxDepth)
+        var parser = JSONParser(base: base, count: buffer.count, maxDepth: maxDepth, checkCanonical: checkCanonical)
         do {
-            return .success(try parser.parseDocument())
+            let value = try parser.parseDocument()
+            return .success((value, parser.canonical))
         } catch {
             return .failure(error)
         }
@@ -99,6 +129,7 @@ struct JSONParser {
             let b = p[i]
             guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
             i += 1
+            canonical = false
         }
     }
 
@@ -112,7 +143,11 @@ struct JSONParser {
         case UInt8(ascii: "t"): try literal("true"); return .bool(true)
         case UInt8(ascii: "f"): try literal("false"); return .bool(false)
         case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = i
+            let d = try parseNumber()
+            if checkCanonical && canonical { canonical = JSONWriter.isCanonicalNumber(d, UnsafeBufferPointer(start: p + start, count: i - start)) }
+            return .number(d)
         case UInt8(ascii: "N"), UInt8(ascii: "I"):
             throw .at("NaN and Infinity are not valid JSON", i)
         default:
@@ -188,6 +223,9 @@ struct JSONParser {
             i += 1
             skipWhitespace()
             let value = try parseValue(depth: depth)
+            if checkCanonical && canonical && memberStack.count > base && !JSONWriter.precedes(memberStack[memberStack.count - 1].key, key) {
+                canonical = false
+            }
             memberStack.append(Member(key: key, value: value, offset: keyStart))
             skipWhitespace()
             guard i < end else { throw .at("unexpected end of input in object, expected ',' or '}'", i) }
@@ -307,7 +345,7 @@ struct JSONParser {
         switch c {
         case UInt8(ascii: "\""): simple = 0x22
         case UInt8(ascii: "\\"): simple = 0x5C
-        case UInt8(ascii: "/"): simple = 0x2F
+        case UInt8(ascii: "/"): simple = 0x2F; canonical = false
         case UInt8(ascii: "b"): simple = 0x08
         case UInt8(ascii: "f"): simple = 0x0C
         case UInt8(ascii: "n"): simple = 0x0A
@@ -315,6 +353,11 @@ struct JSONParser {
         case UInt8(ascii: "t"): simple = 0x09
         case UInt8(ascii: "u"):
             let unit = try hex4(at: i + 2, escape: escape)
+            // JCS writes \u only for controls without a short escape, as \u00 and two lowercase digits.
+            if !(unit < 0x20 && ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(unit) && p[i + 2] == UInt8(ascii: "0") && p[i + 3] == UInt8(ascii: "0")
+                 && (p[i + 5] < UInt8(ascii: "A") || p[i + 5] > UInt8(ascii: "F"))) {
+                canonical = false
+            }
             i += 6
             var scalar = UInt32(unit)
             if (0xD800...0xDBFF).contains(unit) {

@@ -139,8 +139,8 @@ public struct Entry: Sendable, Equatable {
               literal(#","statement":"#), bytes.last == UInt8(ascii: "}"), i < bytes.count - 1 else { return nil }
         let stBytes = Array(bytes[i..<(bytes.count - 1)])
         // One level less deep than the whole entry, as the general parser would see it.
-        guard stBytes.count <= Statement.maxBytes, let stJSON = try? JSONValue.parse(stBytes, maxDepth: 63),
-              (try? stJSON.canonical()) == stBytes, let statement = try? Statement(json: stJSON) else { return nil }
+        guard stBytes.count <= Statement.maxBytes, let (stJSON, isCanonical) = try? JSONValue.parseCheckingCanonical(stBytes, maxDepth: 63),
+              isCanonical, let statement = try? Statement(json: stJSON) else { return nil }
         let signed = SignedStatement(unverifiedStatement: statement, canonical: stBytes, signature: sig, hashed: false)
         return Entry(index: index, prev: prev, recordedAt: recordedAt, signed: signed, bytes: bytes)
     }

@@ -115,12 +115,10 @@ public struct SignedStatement: Sendable, Equatable {
         guard canonical.count <= Statement.maxBytes else {
             throw .malformed("statement is \(canonical.count) bytes; the limit is \(Statement.maxBytes)")
         }
-        let json: JSONValue
-        do { json = try JSONValue.parse(canonical) } catch { throw .malformed("statement is not valid JSON: \(error)") }
+        let (json, isCanonical): (JSONValue, Bool)
+        do { (json, isCanonical) = try JSONValue.parseCheckingCanonical(canonical) } catch { throw .malformed("statement is not valid JSON: \(error)") }
         let st = try Statement(json: json)
-        let again: [UInt8]
-        do { again = try json.canonical() } catch { throw .malformed("\(error)") }
-        guard again == canonical else { throw .malformed("statement is not in RFC 8785 canonical form") }
+        guard isCanonical else { throw .malformed("statement is not in RFC 8785 canonical form") }
         guard signature.count == 64 else { throw .malformed("signature must be 64 bytes, got \(signature.count)") }
         self.statement = st
         self.canonical = canonical

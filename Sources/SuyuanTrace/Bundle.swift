@@ -144,11 +144,16 @@ public enum ProductVerifier {
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
         let registry = try reader.registry()
-        // Every entry read, so the proofs below need not read or parse it again.
+        // Every entry read, so the proofs below need not read or parse it again; its signature is
+        // checked on the cores from the moment it is read, while this thread builds the journey and
+        // reads the proofs. `verify` below checks the rest.
         var read: [UInt64: Entry] = [:]
+        let signed = BackgroundSignatures()
+        defer { _ = signed.result() }  // nothing outlives this call, even when it throws
         let journey = try ProductJourney.build(code, source: { term in
             let entries = try reader.entries(term)
-            for e in entries { read[e.index] = e }
+            let new = entries.filter { read.updateValue($0, forKey: $0.index) == nil }
+            signed.check(new)
             return entries
         }, registry: registry)
         let keys = trusted ?? [ledger.genesis.operatorKey]
@@ -164,17 +169,9 @@ public enum ProductVerifier {
             if let bytes = try read[i]?.bytes ?? ledger.store.entry(at: i)?.bytes { entries[i] = bytes }
         }
         let proved = entries.keys.sorted()
-        // While this thread reads the proofs (mostly waiting on storage), the cores check the
-        // signatures of the entries the journey parsed; `verify` below checks the rest.
-        let signed = SignedEntries()
-        let group = DispatchGroup()
-        let parsedEntries = proved.compactMap { read[$0] }
-        DispatchQueue.global().async(group: group) { signed.value = ProofMaterial.checkSignatures(parsedEntries) }
-        defer { group.wait() }  // nothing outlives this call, even when reading the proofs fails
         let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
-        group.wait()
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        var (cp, parsed, failures) = material.verify(trusting: keys, signed: signed.value)
+        var (cp, parsed, failures) = material.verify(trusting: keys, signed: signed.result())
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -199,10 +196,19 @@ public enum ProductVerifier {
         return (v, ProductBundle(code: code, createdAt: now, material: material))
     }
 
-    /// Hands the signature-checked entries from the background to the verifying thread (guarded by
-    /// the DispatchGroup wait).
-    final class SignedEntries: @unchecked Sendable {
-        var value: [UInt64: Entry] = [:]
+    /// Checks the signatures of entries in the background, batch after batch, on all cores.
+    final class BackgroundSignatures: @unchecked Sendable {
+        private let queue = DispatchQueue(label: "suyuan.product-signatures")
+        /// Touched only on `queue`.
+        private var verified: [UInt64: Entry] = [:]
+
+        func check(_ entries: [Entry]) {
+            guard !entries.isEmpty else { return }
+            queue.async { self.verified.merge(ProofMaterial.checkSignatures(entries)) { a, _ in a } }
+        }
+
+        /// The entries whose signatures verified, once every batch given so far is checked.
+        func result() -> [UInt64: Entry] { queue.sync { verified } }
     }
 
     /// The registry entries the journey's verdicts and signer names depend on: the bodies of the

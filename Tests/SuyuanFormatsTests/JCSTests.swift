@@ -533,6 +533,69 @@ private func jsonCanonical(_ value: JSONValue) -> String {
         return try JCSVectorTests.loadVectors().map(\.output) + [constructed.canonical()]
     }
 
+    /// The canonical check made while parsing agrees with writing the canonical form and comparing,
+    /// on random documents (keys and strings from an alphabet of the characters JCS treats specially,
+    /// numbers of every shape) and on every single-byte change, deletion and insertion of them.
+    @Test func checkingWhileParsingAgreesWithWritingTheCanonicalForm() throws {
+        var rng = SplitMix64(seed: 0x4A43_5343)
+        let alphabet: [String] = ["a", "b", "B", "1", "_", "\"", "\\", "/", "\n", "\u{1}", "\u{1f}", "\u{7f}", "é", "€", "\u{e000}", "😂", "\u{10000}", " "]
+        func string() -> String { (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined() }
+        func number() -> Double {
+            switch Int.random(in: 0..<5, using: &rng) {
+            case 0: return Double(Int.random(in: -1000...1000, using: &rng))
+            case 1: return Double(Int.random(in: -99_999...99_999, using: &rng)) / 100
+            case 2: return Double(Int.random(in: 1...9, using: &rng)) * pow(10, Double(Int.random(in: -30...30, using: &rng)))
+            case 3: return Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF)
+            default: return -0.0
+            }
+        }
+        func value(_ depth: Int) -> JSONValue {
+            switch Int.random(in: 0..<(depth > 2 ? 5 : 7), using: &rng) {
+            case 0: return .null
+            case 1: return .bool(Bool.random(using: &rng))
+            case 2, 3: return .number(number())
+            case 4: return .string(string())
+            case 5: return .array((0..<Int.random(in: 0...3, using: &rng)).map { _ in value(depth + 1) })
+            default:
+                var o: [String: JSONValue] = [:]
+                for _ in 0..<Int.random(in: 0...4, using: &rng) { o[string()] = value(depth + 1) }
+                return .object(o)
+            }
+        }
+        let insertable = Array(" \t\n,:{}[]\"\\/0159.-+eEu".utf8)
+        var agreed = 0, canonicalMutants = 0
+        func check(_ bytes: [UInt8]) throws {
+            guard let parsed = try? JSONValue.parse(bytes) else {
+                #expect(throws: JSONError.self) { try JSONValue.parseCheckingCanonical(bytes) }
+                return
+            }
+            let (v, isCanonical) = try JSONValue.parseCheckingCanonical(bytes)
+            #expect(v == parsed)
+            let expected = try parsed.canonical() == bytes
+            #expect(isCanonical == expected, "\(String(decoding: bytes, as: UTF8.self)): checked \(isCanonical), written \(expected)")
+            if expected { canonicalMutants += 1 }
+            agreed += 1
+        }
+        for _ in 0..<400 {
+            var top: [String: JSONValue] = [:]
+            for _ in 0..<4 { top[string()] = value(1) }
+            let doc = try JSONValue.object(top).canonical()
+            try check(doc)
+            for k in doc.indices {
+                var changed = doc
+                changed[k] = insertable.randomElement(using: &rng)!
+                try check(changed)
+                var shorter = doc
+                shorter.remove(at: k)
+                try check(shorter)
+                var longer = doc
+                longer.insert(insertable.randomElement(using: &rng)!, at: k)
+                try check(longer)
+            }
+        }
+        #expect(agreed > 10_000 && canonicalMutants > 1_000, "\(agreed) agreed, \(canonicalMutants) mutants canonical")
+    }
+
     @Test func everySingleByteDeletionIsDetected() throws {
         let documents = try Self.documents()
         #expect(documents.count > 1)
