@@ -7,16 +7,31 @@ import SuyuanMerkle
 /// `prev` is the RFC 6962 leaf hash of the entry before (64 zero hex digits for entry 0), so the
 /// entries form a hash chain as well as the leaves of the Merkle tree. See `Specs/ledger.md`.
 public struct Entry: Sendable, Equatable {
+    /// The fields, held once: an entry is copied through arrays, dictionaries and tuples many times
+    /// on its way through a journey or an audit, and a copy is then one reference count, not a dozen.
+    private final class Storage: Sendable {
+        let index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]
+        init(_ index: UInt64, _ prev: Hash, _ recordedAt: Timestamp, _ signed: SignedStatement, _ bytes: [UInt8]) {
+            self.index = index; self.prev = prev; self.recordedAt = recordedAt; self.signed = signed; self.bytes = bytes
+        }
+    }
+    private let storage: Storage
+
     /// Position in the ledger, from 0.
-    public let index: UInt64
+    public var index: UInt64 { storage.index }
     /// Leaf hash of the previous entry (`Hash.zero` for entry 0).
-    public let prev: Hash
+    public var prev: Hash { storage.prev }
     /// When the ledger recorded it, millisecond precision.
-    public let recordedAt: Timestamp
+    public var recordedAt: Timestamp { storage.recordedAt }
     /// The signed statement it carries.
-    public let signed: SignedStatement
+    public var signed: SignedStatement { storage.signed }
     /// The canonical entry bytes (the Merkle leaf data).
-    public let bytes: [UInt8]
+    public var bytes: [UInt8] { storage.bytes }
+
+    public static func == (a: Entry, b: Entry) -> Bool {
+        a.storage === b.storage
+            || (a.index == b.index && a.prev == b.prev && a.recordedAt == b.recordedAt && a.signed == b.signed && a.bytes == b.bytes)
+    }
 
     /// The RFC 6962 leaf hash: SHA-256(0x00 ‖ bytes).
     public var leafHash: Hash { RFC6962.leafHash(bytes) }
@@ -33,10 +48,6 @@ public struct Entry: Sendable, Equatable {
 
     /// As above, with `recordedAt` already truncated to milliseconds and formatted (once per batch).
     init(index: UInt64, prev: Hash, recordedAt: Timestamp, recordedAtText: String, signed: SignedStatement) {
-        self.index = index
-        self.prev = prev
-        self.recordedAt = recordedAt
-        self.signed = signed
         var b = [UInt8]()
         b.reserveCapacity(signed.canonical.count + 256)
         b.append(contentsOf: #"{"index":"#.utf8)
@@ -50,7 +61,7 @@ public struct Entry: Sendable, Equatable {
         b.append(contentsOf: #"","statement":"#.utf8)
         b.append(contentsOf: signed.canonical)
         b.append(UInt8(ascii: "}"))
-        self.bytes = b
+        storage = Storage(index, prev, recordedAt, signed, b)
     }
 
     /// The largest entry accepted when reading, in bytes.
@@ -147,6 +158,6 @@ public struct Entry: Sendable, Equatable {
 
     /// An entry whose `bytes` the caller has shown to be its canonical encoding.
     private init(index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]) {
-        self.index = index; self.prev = prev; self.recordedAt = recordedAt; self.signed = signed; self.bytes = bytes
+        storage = Storage(index, prev, recordedAt, signed, bytes)
     }
 }

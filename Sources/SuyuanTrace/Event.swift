@@ -75,37 +75,73 @@ public struct CustomsRelease: Sendable, Equatable {
 /// One GS1 EPCIS 2.0 event, parsed and checked (see `Specs/journey.md`). `json` is the event as
 /// recorded, with its CBV 2.0 event hash in `eventID`.
 public struct EPCISEvent: Sendable, Equatable {
-    public let json: JSONValue
+    /// The fields, held once: events travel through dictionaries, tuples, results and sorts while a
+    /// journey is built, and a copy is then one reference count instead of one per field.
+    private final class Box: Sendable {
+        let json: JSONValue, context: EventHash.Context, type: String, eventID: String, time: Timestamp
+        let action: String?, bizStep: String?, disposition: String?, readPoint: String?
+        let bizLocation: String?, objects: [String], parent: String?, children: [String]
+        let sensorReadings: [SensorReading], allowedRange: AllowedRange?, persistentSet: [String]
+        let persistentUnset: [String], isErrorDeclaration: Bool, errorReason: String?
+        let customsRelease: CustomsRelease?, bondedZone: String?, lot: String?, countryOfOrigin: String?
+        let expiry: String?, reason: String?
+        init(json: JSONValue, context: EventHash.Context, type: String, eventID: String, time: Timestamp,
+             action: String?, bizStep: String?, disposition: String?, readPoint: String?,
+             bizLocation: String?, objects: [String], parent: String?, children: [String],
+             sensorReadings: [SensorReading], allowedRange: AllowedRange?, persistentSet: [String],
+             persistentUnset: [String], isErrorDeclaration: Bool, errorReason: String?,
+             customsRelease: CustomsRelease?, bondedZone: String?, lot: String?, countryOfOrigin: String?,
+             expiry: String?, reason: String?) {
+            self.json = json; self.context = context; self.type = type; self.eventID = eventID
+            self.time = time; self.action = action; self.bizStep = bizStep; self.disposition = disposition
+            self.readPoint = readPoint; self.bizLocation = bizLocation; self.objects = objects
+            self.parent = parent; self.children = children; self.sensorReadings = sensorReadings
+            self.allowedRange = allowedRange; self.persistentSet = persistentSet
+            self.persistentUnset = persistentUnset; self.isErrorDeclaration = isErrorDeclaration
+            self.errorReason = errorReason; self.customsRelease = customsRelease
+            self.bondedZone = bondedZone; self.lot = lot; self.countryOfOrigin = countryOfOrigin
+            self.expiry = expiry; self.reason = reason
+        }
+    }
+    private let box: Box
+
+    public var json: JSONValue { box.json }
     /// The namespaces and ignored fields the hash was computed with (from the event's document).
-    public let context: EventHash.Context
-    public let type: String
-    public let eventID: String
-    public let time: Timestamp
-    public let action: String?
+    public var context: EventHash.Context { box.context }
+    public var type: String { box.type }
+    public var eventID: String { box.eventID }
+    public var time: Timestamp { box.time }
+    public var action: String? { box.action }
     /// The CBV business step's bare name (`shipping`) or, outside CBV, the full URI.
-    public let bizStep: String?
-    public let disposition: String?
-    public let readPoint: String?
-    public let bizLocation: String?
+    public var bizStep: String? { box.bizStep }
+    public var disposition: String? { box.disposition }
+    public var readPoint: String? { box.readPoint }
+    public var bizLocation: String? { box.bizLocation }
     /// Every object the event names: EPCs and classes, parents, children, inputs and outputs.
-    public let objects: [String]
+    public var objects: [String] { box.objects }
     /// AggregationEvent parent and children.
-    public let parent: String?
-    public let children: [String]
-    public let sensorReadings: [SensorReading]
-    public let allowedRange: AllowedRange?
-    public let persistentSet: [String]
-    public let persistentUnset: [String]
-    public let isErrorDeclaration: Bool
-    public let errorReason: String?
-    public let customsRelease: CustomsRelease?
-    public let bondedZone: String?
+    public var parent: String? { box.parent }
+    public var children: [String] { box.children }
+    public var sensorReadings: [SensorReading] { box.sensorReadings }
+    public var allowedRange: AllowedRange? { box.allowedRange }
+    public var persistentSet: [String] { box.persistentSet }
+    public var persistentUnset: [String] { box.persistentUnset }
+    public var isErrorDeclaration: Bool { box.isErrorDeclaration }
+    public var errorReason: String? { box.errorReason }
+    public var customsRelease: CustomsRelease? { box.customsRelease }
+    public var bondedZone: String? { box.bondedZone }
     /// From commissioning `ilmd`.
-    public let lot: String?
-    public let countryOfOrigin: String?
-    public let expiry: String?
+    public var lot: String? { box.lot }
+    public var countryOfOrigin: String? { box.countryOfOrigin }
+    public var expiry: String? { box.expiry }
     /// `suyuan:reason` (recalls, holds).
-    public let reason: String?
+    public var reason: String? { box.reason }
+
+
+    /// Every other field is derived from the recorded event and the hash context.
+    public static func == (a: EPCISEvent, b: EPCISEvent) -> Bool {
+        a.box === b.box || (a.json == b.json && a.context == b.context)
+    }
 
     static let maxObjects = 10_000
 
@@ -265,20 +301,20 @@ public struct EPCISEvent: Sendable, Equatable {
             }
             // Another kind of ID (e.g. urn:uuid) is replaced: the CBV hash is the ledger's event ID.
         }
+        let json: JSONValue
         if o["eventID"]?.stringValue == computed {
-            self.json = value  // already carries its ID: no copy of the object
+            json = value  // already carries its ID: no copy of the object
         } else {
             o["eventID"] = .string(computed)
-            self.json = .object(o)
+            json = .object(o)
         }
-        self.context = context
-        self.type = type; self.eventID = computed; self.time = time; self.action = action
-        self.bizStep = bizStep; self.disposition = disposition; self.readPoint = readPoint; self.bizLocation = bizLocation
-        self.objects = Array(Set(objects)).sorted(); self.parent = parent; self.children = children
-        self.sensorReadings = readings; self.allowedRange = range; self.persistentSet = set; self.persistentUnset = unset
-        self.isErrorDeclaration = isError; self.errorReason = errorReason; self.customsRelease = customs; self.bondedZone = zone
-        self.lot = ilmdString("lotNumber"); self.countryOfOrigin = ilmdString("countryOfOrigin"); self.expiry = ilmdString("itemExpirationDate")
-        self.reason = o[SuyuanEPCIS.key("reason")]?.stringValue
+        box = Box(json: json, context: context, type: type, eventID: computed, time: time, action: action,
+                  bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
+                  objects: Array(Set(objects)).sorted(), parent: parent, children: children,
+                  sensorReadings: readings, allowedRange: range, persistentSet: set, persistentUnset: unset,
+                  isErrorDeclaration: isError, errorReason: errorReason, customsRelease: customs, bondedZone: zone,
+                  lot: ilmdString("lotNumber"), countryOfOrigin: ilmdString("countryOfOrigin"), expiry: ilmdString("itemExpirationDate"),
+                  reason: o[SuyuanEPCIS.key("reason")]?.stringValue)
     }
 
     /// The event an `event` statement records.
