@@ -9,24 +9,24 @@ import SuyuanMerkle
 public struct Entry: Sendable, Equatable {
     /// The fields, held once: an entry is copied through arrays, dictionaries and tuples many times
     /// on its way through a journey or an audit, and a copy is then one reference count, not a dozen.
-    private final class Storage: Sendable {
-        let index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]
+    @usableFromInline final class Storage: Sendable {
+        @usableFromInline let index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]
         init(_ index: UInt64, _ prev: Hash, _ recordedAt: Timestamp, _ signed: SignedStatement, _ bytes: [UInt8]) {
             self.index = index; self.prev = prev; self.recordedAt = recordedAt; self.signed = signed; self.bytes = bytes
         }
     }
-    private let storage: Storage
+    @usableFromInline let storage: Storage
 
     /// Position in the ledger, from 0.
-    public var index: UInt64 { storage.index }
+    @inlinable public var index: UInt64 { storage.index }
     /// Leaf hash of the previous entry (`Hash.zero` for entry 0).
-    public var prev: Hash { storage.prev }
+    @inlinable public var prev: Hash { storage.prev }
     /// When the ledger recorded it, millisecond precision.
-    public var recordedAt: Timestamp { storage.recordedAt }
+    @inlinable public var recordedAt: Timestamp { storage.recordedAt }
     /// The signed statement it carries.
-    public var signed: SignedStatement { storage.signed }
+    @inlinable public var signed: SignedStatement { storage.signed }
     /// The canonical entry bytes (the Merkle leaf data).
-    public var bytes: [UInt8] { storage.bytes }
+    @inlinable public var bytes: [UInt8] { storage.bytes }
 
     public static func == (a: Entry, b: Entry) -> Bool {
         a.storage === b.storage
@@ -37,7 +37,7 @@ public struct Entry: Sendable, Equatable {
     public var leafHash: Hash { RFC6962.leafHash(bytes) }
 
     /// The statement inside.
-    public var statement: Statement { signed.statement }
+    @inlinable public var statement: Statement { storage.signed.statement }
 
     /// Builds an entry. The encoding is a direct concatenation, which equals JCS because the keys are
     /// already in order and every value is canonical.

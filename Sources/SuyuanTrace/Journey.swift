@@ -88,12 +88,17 @@ public struct ProductJourney: Sendable {
         }
 
         let signers = SignerKeyCache()
+        // Names that do not depend on the time (all but those of keys bound more than once), by key.
+        var fixedNames: [PublicKey: String] = [:]
         func name(_ key: PublicKey, at t: Timestamp) -> String {
-            if key == registry.genesis.operatorKey.publicKey { return "operator (\(registry.genesis.operatorKey.name))" }
-            if let r = registry.genesis.regulatorRegion(of: key) { return "\(r.displayName) regulator" }
-            let bound = registry.bindings(of: key)
-            if let b = bound.first(where: { $0.isValid(at: t) }) ?? bound.first, let body = registry.bodies[b.body] { return "\(body.name) (\(body.id))" }
-            return DIDKey.encode(key)
+            if let n = fixedNames[key] { return n }
+            let n: String, bound = registry.bindings(of: key)
+            if key == registry.genesis.operatorKey.publicKey { n = "operator (\(registry.genesis.operatorKey.name))" }
+            else if let r = registry.genesis.regulatorRegion(of: key) { n = "\(r.displayName) regulator" }
+            else if let b = bound.first(where: { $0.isValid(at: t) }) ?? bound.first, let body = registry.bodies[b.body] { n = "\(body.name) (\(body.id))" }
+            else { n = DIDKey.encode(key) }
+            if bound.count <= 1 { fixedNames[key] = n }
+            return n
         }
 
         // The events of `id` in [from, until), and, recursively, those of the containers it was packed in.
