@@ -143,11 +143,7 @@ public enum SHA256 {
         if done == nil { Array(data).withUnsafeBytes { h.update(bufferPointer: $0) } }
     }
 
-    private static func finish(_ h: Crypto.SHA256) -> Hash { digest(h.finalize()) }
-
-    private static func digest(_ d: Crypto.SHA256.Digest) -> Hash {
-        d.withUnsafeBytes { Hash(bytes: $0)! }
-    }
+    private static func finish(_ h: Crypto.SHA256) -> Hash { h.finalize().withUnsafeBytes { Hash(bytes: $0)! } }
 }
 
 /// Lowercase hexadecimal encoding.
