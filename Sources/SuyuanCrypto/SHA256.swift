@@ -1,4 +1,3 @@
-import CSodium
 import Crypto
 
 /// A SHA-256 digest: exactly 32 bytes, held inline (a value of four words, no heap storage), so the

@@ -28,10 +28,8 @@ public struct Entry: Sendable, Equatable {
     /// The canonical entry bytes (the Merkle leaf data).
     @inlinable public var bytes: [UInt8] { storage.bytes }
 
-    public static func == (a: Entry, b: Entry) -> Bool {
-        a.storage === b.storage
-            || (a.index == b.index && a.prev == b.prev && a.recordedAt == b.recordedAt && a.signed == b.signed && a.bytes == b.bytes)
-    }
+    /// The canonical bytes encode every other field.
+    public static func == (a: Entry, b: Entry) -> Bool { a.storage === b.storage || a.bytes == b.bytes }
 
     /// The RFC 6962 leaf hash: SHA-256(0x00 ‖ bytes).
     public var leafHash: Hash { RFC6962.leafHash(bytes) }
