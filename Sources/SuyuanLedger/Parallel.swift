@@ -24,7 +24,7 @@ public enum Parallel {
         let n = items.count
         let workers = Swift.min(n, cores)
         if workers <= 1 || n < 8 { return items.map(transform) }
-        let run = Swift.max(1, Swift.min(64, n / (workers * 8)))
+        let run = Swift.max(1, Swift.min(8, n / (workers * 8)))
         let next = Atomic<Int>(0)
         return [U](unsafeUninitializedCapacity: n) { buffer, count in
             nonisolated(unsafe) let out = buffer  // each index is initialised by exactly one worker

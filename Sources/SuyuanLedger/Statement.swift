@@ -85,29 +85,35 @@ public struct Statement: Equatable, Sendable {
 
 /// A statement with its canonical bytes and signature. Not yet verified.
 public struct SignedStatement: Sendable, Equatable {
+    /// The fields, held once (as `Entry` holds its own): a statement is copied through batches,
+    /// results and entries, and a copy is then one reference count instead of one per field.
+    @usableFromInline final class Storage: Sendable {
+        @usableFromInline let statement: Statement, canonical: [UInt8], signature: [UInt8], knownHash: Hash?
+        init(_ statement: Statement, _ canonical: [UInt8], _ signature: [UInt8], _ knownHash: Hash?) {
+            self.statement = statement; self.canonical = canonical; self.signature = signature; self.knownHash = knownHash
+        }
+    }
+    @usableFromInline let storage: Storage
+
     /// The parsed statement.
-    public let statement: Statement
+    @inlinable public var statement: Statement { storage.statement }
     /// `JCS(statement)`: the exact bytes that were signed (inside the PAE).
-    public let canonical: [UInt8]
+    @inlinable public var canonical: [UInt8] { storage.canonical }
     /// The 64-byte Ed25519 signature.
-    public let signature: [UInt8]
+    @inlinable public var signature: [UInt8] { storage.signature }
     /// Hash identifying the statement (for duplicate detection): SHA-256 of its canonical bytes.
     /// Computed once for a statement submitted or signed here (it will be looked up and stored), and
     /// on each use for one read back from entries, where most readers never need it.
-    public var statementHash: Hash { knownHash ?? SHA256.hash(canonical) }
-    private let knownHash: Hash?
+    public var statementHash: Hash { storage.knownHash ?? SHA256.hash(storage.canonical) }
 
     /// Wraps parts already checked; `hashed` computes the statement hash now (for an append).
     init(unverifiedStatement: Statement, canonical: [UInt8], signature: [UInt8], hashed: Bool) {
-        self.statement = unverifiedStatement
-        self.canonical = canonical
-        self.signature = signature
-        self.knownHash = hashed ? SHA256.hash(canonical) : nil
+        storage = Storage(unverifiedStatement, canonical, signature, hashed ? SHA256.hash(canonical) : nil)
     }
 
     /// Equal when the signed bytes and the signature are (the statement is parsed from those bytes).
     public static func == (a: SignedStatement, b: SignedStatement) -> Bool {
-        a.canonical == b.canonical && a.signature == b.signature
+        a.storage === b.storage || (a.canonical == b.canonical && a.signature == b.signature)
     }
 
     /// Parses statement bytes that must already be canonical, plus a signature.
@@ -120,10 +126,7 @@ public struct SignedStatement: Sendable, Equatable {
         let st = try Statement(json: json)
         guard isCanonical else { throw .malformed("statement is not in RFC 8785 canonical form") }
         guard signature.count == 64 else { throw .malformed("signature must be 64 bytes, got \(signature.count)") }
-        self.statement = st
-        self.canonical = canonical
-        self.signature = signature
-        self.knownHash = SHA256.hash(canonical)
+        storage = Storage(st, canonical, signature, SHA256.hash(canonical))
     }
 
 

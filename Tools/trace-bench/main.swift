@@ -4,7 +4,7 @@
 //
 //   swift build -c release --scratch-path .build-b2 --product suyuan-trace-bench
 //   .build-b2/release/suyuan-trace-bench [--mode registry|ledger|all] [--entries N] [--readings N]
-//       [--attestations N] [--runs N] [--dir DIR] [--keep]
+//       [--attestations N] [--runs N] [--dir DIR] [--keep] [--total-only]
 //
 // --mode registry: a SQLite ledger with a registry of 1,000 bodies (accreditation bodies in GD and HK;
 //   labs, inspection and certification bodies in all three regions with 3–8 scope items each;
@@ -48,6 +48,7 @@ let readings = option("--readings", 10_000)
 let attestationCount = option("--attestations", 100)
 let runsOverride = value("--runs").flatMap { Int($0) }
 let keep = args.contains("--keep")
+let totalOnly = args.contains("--total-only")  // time only ProductVerifier.verify, not its parts (for profiling)
 let dir = value("--dir") ?? NSTemporaryDirectory() + "suyuan-trace-bench-\(getpid())"
 if mode != "reuse" {
     try? FileManager.default.removeItem(atPath: dir)
@@ -120,6 +121,10 @@ func verdictLine(_ v: ProductVerification) -> String {
 func verifyRuns(_ code: ProductCode, in bl: BenchLedger, runs: Int, target: Double, label: String) throws {
     let reader = TraceReader(ledger: bl.ledger)
     let (total, result) = try measure(runs) { try ProductVerifier.verify(code, in: bl.ledger, now: benchNow).0 }
+    if totalOnly {
+        print("  \(label): \(result.verified ? "VERIFIED" : "NOT VERIFIED"); ProductVerifier.verify: \(total.text)")
+        return
+    }
     // The parts of the integrity proof, timed alone on the same entries: reading their inclusion
     // proofs, and checking proofs and signatures (here parsing every entry too, which verify avoids).
     guard let material = try ProductVerifier.verify(code, in: bl.ledger, now: benchNow).1?.material else {
