@@ -16,16 +16,7 @@ extension JSONValue {
         maxDepth: Int = 64,
         maxBytes: Int = 16 << 20
     ) throws(JSONError) -> JSONValue {
-        let direct: Result<JSONValue, JSONError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes)
-        }
-        if let direct { return try direct.get() }
-        let count = bytes.count
-        if count > maxBytes { throw JSONParser.tooLarge(count, maxBytes) }
-        let copy = Array(bytes)
-        return try copy.withUnsafeBufferPointer { buffer in
-            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes)
-        }.get()
+        try contiguous(bytes, maxBytes: maxBytes) { JSONParser.parse($0, maxDepth: maxDepth, maxBytes: maxBytes) }
     }
 
     /// Parses like `parse(_:maxDepth:maxBytes:)` and also tells whether `bytes` is exactly the RFC 8785
@@ -37,14 +28,18 @@ extension JSONValue {
         maxDepth: Int = 64,
         maxBytes: Int = 16 << 20
     ) throws(JSONError) -> (value: JSONValue, isCanonical: Bool) {
-        let direct: Result<(JSONValue, Bool), JSONError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: true)
-        }
-        if let direct { return try direct.get() }
-        let copy = Array(bytes)
-        return try copy.withUnsafeBufferPointer { buffer in
-            JSONParser.parse(buffer, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: true)
-        }.get()
+        try contiguous(bytes, maxBytes: maxBytes) { JSONParser.parse($0, maxDepth: maxDepth, maxBytes: maxBytes, checkCanonical: true) }
+    }
+
+    /// Runs `parse` over `bytes` in place when they are contiguous, else over a copy (not made when
+    /// the input is over `maxBytes`).
+    private static func contiguous<T>(
+        _ bytes: some Collection<UInt8>, maxBytes: Int, _ parse: (UnsafeBufferPointer<UInt8>) -> Result<T, JSONError>
+    ) throws(JSONError) -> T {
+        if let direct = bytes.withContiguousStorageIfAvailable(parse) { return try direct.get() }
+        let count = bytes.count
+        if count > maxBytes { throw JSONParser.tooLarge(count, maxBytes) }
+        return try Array(bytes).withUnsafeBufferPointer(parse).get()
     }
 
     /// Strict parse of the UTF-8 encoding of `text` (same rules and the same default size

@@ -75,9 +75,9 @@ public struct CustomsRelease: Sendable, Equatable {
 /// One GS1 EPCIS 2.0 event, parsed and checked (see `Specs/journey.md`). `json` is the event as
 /// recorded, with its CBV 2.0 event hash in `eventID`.
 public struct EPCISEvent: Sendable, Equatable {
-    /// The fields, held once: events travel through dictionaries, tuples, results and sorts while a
-    /// journey is built, and a copy is then one reference count instead of one per field.
-    private final class Box: Sendable {
+    /// The fields, held once in a box: events travel through dictionaries, tuples, results and sorts
+    /// while a journey is built, and a copy is then one reference count instead of one per field.
+    private struct Fields: Sendable {
         let json: JSONValue, context: EventHash.Context, type: String, eventID: String, time: Timestamp
         let action: String?, bizStep: String?, disposition: String?, readPoint: String?
         let bizLocation: String?, objects: [String], parent: String?, children: [String]
@@ -85,58 +85,44 @@ public struct EPCISEvent: Sendable, Equatable {
         let persistentUnset: [String], isErrorDeclaration: Bool, errorReason: String?
         let customsRelease: CustomsRelease?, bondedZone: String?, lot: String?, countryOfOrigin: String?
         let expiry: String?, reason: String?
-        init(json: JSONValue, context: EventHash.Context, type: String, eventID: String, time: Timestamp,
-             action: String?, bizStep: String?, disposition: String?, readPoint: String?,
-             bizLocation: String?, objects: [String], parent: String?, children: [String],
-             sensorReadings: [SensorReading], allowedRange: AllowedRange?, persistentSet: [String],
-             persistentUnset: [String], isErrorDeclaration: Bool, errorReason: String?,
-             customsRelease: CustomsRelease?, bondedZone: String?, lot: String?, countryOfOrigin: String?,
-             expiry: String?, reason: String?) {
-            self.json = json; self.context = context; self.type = type; self.eventID = eventID
-            self.time = time; self.action = action; self.bizStep = bizStep; self.disposition = disposition
-            self.readPoint = readPoint; self.bizLocation = bizLocation; self.objects = objects
-            self.parent = parent; self.children = children; self.sensorReadings = sensorReadings
-            self.allowedRange = allowedRange; self.persistentSet = persistentSet
-            self.persistentUnset = persistentUnset; self.isErrorDeclaration = isErrorDeclaration
-            self.errorReason = errorReason; self.customsRelease = customsRelease
-            self.bondedZone = bondedZone; self.lot = lot; self.countryOfOrigin = countryOfOrigin
-            self.expiry = expiry; self.reason = reason
-        }
+    }
+    private final class Box: Sendable {
+        let f: Fields
+        init(_ f: Fields) { self.f = f }
     }
     private let box: Box
 
-    public var json: JSONValue { box.json }
+    public var json: JSONValue { box.f.json }
     /// The namespaces and ignored fields the hash was computed with (from the event's document).
-    public var context: EventHash.Context { box.context }
-    public var type: String { box.type }
-    public var eventID: String { box.eventID }
-    public var time: Timestamp { box.time }
-    public var action: String? { box.action }
+    public var context: EventHash.Context { box.f.context }
+    public var type: String { box.f.type }
+    public var eventID: String { box.f.eventID }
+    public var time: Timestamp { box.f.time }
+    public var action: String? { box.f.action }
     /// The CBV business step's bare name (`shipping`) or, outside CBV, the full URI.
-    public var bizStep: String? { box.bizStep }
-    public var disposition: String? { box.disposition }
-    public var readPoint: String? { box.readPoint }
-    public var bizLocation: String? { box.bizLocation }
+    public var bizStep: String? { box.f.bizStep }
+    public var disposition: String? { box.f.disposition }
+    public var readPoint: String? { box.f.readPoint }
+    public var bizLocation: String? { box.f.bizLocation }
     /// Every object the event names: EPCs and classes, parents, children, inputs and outputs.
-    public var objects: [String] { box.objects }
+    public var objects: [String] { box.f.objects }
     /// AggregationEvent parent and children.
-    public var parent: String? { box.parent }
-    public var children: [String] { box.children }
-    public var sensorReadings: [SensorReading] { box.sensorReadings }
-    public var allowedRange: AllowedRange? { box.allowedRange }
-    public var persistentSet: [String] { box.persistentSet }
-    public var persistentUnset: [String] { box.persistentUnset }
-    public var isErrorDeclaration: Bool { box.isErrorDeclaration }
-    public var errorReason: String? { box.errorReason }
-    public var customsRelease: CustomsRelease? { box.customsRelease }
-    public var bondedZone: String? { box.bondedZone }
+    public var parent: String? { box.f.parent }
+    public var children: [String] { box.f.children }
+    public var sensorReadings: [SensorReading] { box.f.sensorReadings }
+    public var allowedRange: AllowedRange? { box.f.allowedRange }
+    public var persistentSet: [String] { box.f.persistentSet }
+    public var persistentUnset: [String] { box.f.persistentUnset }
+    public var isErrorDeclaration: Bool { box.f.isErrorDeclaration }
+    public var errorReason: String? { box.f.errorReason }
+    public var customsRelease: CustomsRelease? { box.f.customsRelease }
+    public var bondedZone: String? { box.f.bondedZone }
     /// From commissioning `ilmd`.
-    public var lot: String? { box.lot }
-    public var countryOfOrigin: String? { box.countryOfOrigin }
-    public var expiry: String? { box.expiry }
+    public var lot: String? { box.f.lot }
+    public var countryOfOrigin: String? { box.f.countryOfOrigin }
+    public var expiry: String? { box.f.expiry }
     /// `suyuan:reason` (recalls, holds).
-    public var reason: String? { box.reason }
-
+    public var reason: String? { box.f.reason }
 
     /// Every other field is derived from the recorded event and the hash context.
     public static func == (a: EPCISEvent, b: EPCISEvent) -> Bool {
@@ -308,13 +294,13 @@ public struct EPCISEvent: Sendable, Equatable {
             o["eventID"] = .string(computed)
             json = .object(o)
         }
-        box = Box(json: json, context: context, type: type, eventID: computed, time: time, action: action,
-                  bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
-                  objects: Array(Set(objects)).sorted(), parent: parent, children: children,
-                  sensorReadings: readings, allowedRange: range, persistentSet: set, persistentUnset: unset,
-                  isErrorDeclaration: isError, errorReason: errorReason, customsRelease: customs, bondedZone: zone,
-                  lot: ilmdString("lotNumber"), countryOfOrigin: ilmdString("countryOfOrigin"), expiry: ilmdString("itemExpirationDate"),
-                  reason: o[SuyuanEPCIS.key("reason")]?.stringValue)
+        box = Box(Fields(json: json, context: context, type: type, eventID: computed, time: time, action: action,
+                        bizStep: bizStep, disposition: disposition, readPoint: readPoint, bizLocation: bizLocation,
+                        objects: Array(Set(objects)).sorted(), parent: parent, children: children,
+                        sensorReadings: readings, allowedRange: range, persistentSet: set, persistentUnset: unset,
+                        isErrorDeclaration: isError, errorReason: errorReason, customsRelease: customs, bondedZone: zone,
+                        lot: ilmdString("lotNumber"), countryOfOrigin: ilmdString("countryOfOrigin"), expiry: ilmdString("itemExpirationDate"),
+                        reason: o[SuyuanEPCIS.key("reason")]?.stringValue))
     }
 
     /// The event an `event` statement records.
