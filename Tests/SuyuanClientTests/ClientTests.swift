@@ -91,16 +91,16 @@ struct ClientTests {
         #expect((refused as? ClientError)?.description.hasPrefix("cannot reach http://127.0.0.1:\(closed.port)/api/v1/checkpoint: connection refused") == true,
                 "\(String(describing: refused))")
 
-        // Connected, but no answer for 20 s: the client gives up long before (the bound leaves room
-        // for a loaded machine's scheduling delays, not for waiting on the server).
-        let silent = try FakeServer { _ in usleep(20_000_000) }
+        // Connected, but no answer for 120 s: the client gives up long before (the bound leaves room
+        // for a loaded machine's scheduling delays, not for waiting on the server). `stop` does not wait for it.
+        let silent = try FakeServer { _ in usleep(120_000_000) }
         defer { silent.stop() }
         let started = DispatchTime.now().uptimeNanoseconds
         let timedOut = await failure {
             _ = try SuyuanClient(baseURL: "http://127.0.0.1:\(silent.port)", connectTimeout: 0.5, readTimeout: 0.5).checkpointNote()
         }
         #expect(timedOut as? ClientError == .unreachable(url: "http://127.0.0.1:\(silent.port)/api/v1/checkpoint", reason: "no answer within 0.5 s"))
-        #expect(DispatchTime.now().uptimeNanoseconds - started < 10_000_000_000)
+        #expect(DispatchTime.now().uptimeNanoseconds - started < 60_000_000_000)
 
         // Headers, then a body that never ends.
         let trickle = try FakeServer { c in

@@ -63,7 +63,9 @@ final class TestLedger: Sendable {
 
     var configuration: ServerConfiguration {
         let t = now
-        var c = ServerConfiguration(ledger: ledger, host: "127.0.0.1", port: 0, operatorSigner: Fixture.signer, clock: { t })
+        // A read timeout far over the default: a loaded test run can delay a client between requests by seconds.
+        var c = ServerConfiguration(ledger: ledger, host: "127.0.0.1", port: 0, operatorSigner: Fixture.signer, clock: { t },
+                                    readTimeout: .seconds(300))
         c.logger.logLevel = .critical
         return c
     }

@@ -233,7 +233,7 @@ struct LimitsTests {
     func slowClientsAreDisconnected() async throws {
         let t = try TestLedger()
         var config = t.configuration()
-        config.readTimeout = .seconds(2)
+        config.readTimeout = .seconds(4)
         try await withLiveServer(config) { port in
             let head = Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: \(String(repeating: "a", count: 100))\r\n\r\n".utf8)
             let body = Array("POST /api/v1/statements HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n".utf8)
@@ -252,7 +252,7 @@ struct LimitsTests {
                             }
                         }
                         let after = try #require(closedAfter, "the \(kind) client was not disconnected within 10 s")
-                        #expect(after >= 1.9 && after < 8, "the \(kind) client was disconnected after \(after) s")
+                        #expect(after >= 3.9 && after < 9.5, "the \(kind) client was disconnected after \(after) s")
                         #expect(received.isEmpty, "the \(kind) client got \(String(decoding: received, as: UTF8.self))")
                     }
                 }
@@ -262,8 +262,8 @@ struct LimitsTests {
                 let r = try await get(port, "/health", from: "127.0.0.1")
                 let answered = Date()
                 #expect(r.status == 200)
-                // Answered while every slow client is still connected (they are closed 2 s after they start).
-                #expect(answered.timeIntervalSince(attackStart) < 1.9, "the normal client was answered only after the slow clients were gone (asked at \(asked.timeIntervalSince(attackStart)) s)")
+                // Answered while every slow client is still connected (they are closed 4 s after they start).
+                #expect(answered.timeIntervalSince(attackStart) < 3.9, "the normal client was answered only after the slow clients were gone (asked at \(asked.timeIntervalSince(attackStart)) s)")
                 try await group.waitForAll()
             }
             #expect(try await get(port, "/health", from: "127.0.0.1").status == 200)
@@ -274,7 +274,7 @@ struct LimitsTests {
     func idleConnectionsDoNotStopOthers() async throws {
         let t = try TestLedger()
         var config = t.configuration()
-        config.readTimeout = .seconds(3)
+        config.readTimeout = .seconds(5)
         try await withLiveServer(config) { port in
             // 4 addresses × 50, under the 64 connections allowed per address.
             let opened = Date()
@@ -282,12 +282,12 @@ struct LimitsTests {
             let r = try await get(port, "/health", from: "127.0.0.1")
             #expect(r.status == 200)
             // Answered before the idle connections' timeout closed any of them.
-            #expect(Date().timeIntervalSince(opened) < 2.9, "the normal client was answered only \(Date().timeIntervalSince(opened)) s after the idle connections opened")
+            #expect(Date().timeIntervalSince(opened) < 4.9, "the normal client was answered only \(Date().timeIntervalSince(opened)) s after the idle connections opened")
             let open = try await onThread {
                 let deadline = Date().addingTimeInterval(8)
                 return idle.filter { c in !c.readable(within: max(0, deadline.timeIntervalSinceNow)) || !c.readToEnd().isEmpty }.count
             }
-            #expect(open == 0, "\(open) idle connections still open 8 s after the 3 s timeout (or answered)")
+            #expect(open == 0, "\(open) idle connections still open 8 s after the 5 s timeout (or answered)")
         }
     }
 

@@ -92,8 +92,11 @@ final class TestLedger: Sendable {
     /// A configuration without a request-rate limit: most tests send as fast as they can from 127.0.0.1
     /// (`LimitsTests` set the limits they test).
     func configuration(signer: Bool = true, witness: WitnessService? = nil, port: Int = 0) -> ServerConfiguration {
+        // The read timeout is far longer than the default 10 s: the test run shares its few cooperative threads with
+        // tests that block them, so a client task can wait many seconds to be scheduled between two requests, and the
+        // server must not take it for an idle client. Tests of the timeout set their own.
         ServerConfiguration(ledger: ledger, port: port, operatorSigner: signer ? Fixture.signer : nil, witness: witness, clock: clock.clock,
-                            rateLimit: nil)
+                            rateLimit: nil, readTimeout: .seconds(300))
     }
 }
 
