@@ -142,15 +142,21 @@ public struct EPCISEvent: Sendable, Equatable {
     init(_ value: JSONValue, context: EventHash.Context, acceptingRecordedID: Bool) throws(LedgerError) {
         guard case .object(var o) = value else { throw .malformed("an EPCIS event must be a JSON object") }
         func bad(_ field: String, _ why: String) -> LedgerError { .malformed("EPCIS event field \"\(field)\": \(why)") }
-        guard let type = o["type"]?.stringValue else { throw bad("type", "missing; expected ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent") }
+        /// A required string field: missing and of the wrong JSON type are told apart.
+        func text(_ field: String, _ expected: String) throws(LedgerError) -> String {
+            guard let v = o[field] else { throw bad(field, "missing; expected \(expected)") }
+            guard let s = v.stringValue else { throw bad(field, "must be a string (\(expected))") }
+            return s
+        }
+        let type = try text("type", "ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent")
         guard EventHash.eventTypes.contains(type) else { throw bad("type", "\"\(type)\" is not an EPCIS 2.0 event type") }
-        guard let tt = o["eventTime"]?.stringValue else { throw bad("eventTime", "missing (an ISO 8601 time with offset)") }
+        let tt = try text("eventTime", "an ISO 8601 time with offset")
         guard let time = EPCISEvent.parseTime(tt) else { throw bad("eventTime", "\"\(tt)\" is not an ISO 8601 date-time with Z or an offset") }
-        guard let tz = o["eventTimeZoneOffset"]?.stringValue else { throw bad("eventTimeZoneOffset", "missing (e.g. +08:00)") }
+        let tz = try text("eventTimeZoneOffset", "±HH:MM, e.g. +08:00")
         guard EPCISEvent.isOffset(tz) else { throw bad("eventTimeZoneOffset", "\"\(tz)\" must be ±HH:MM") }
         var action: String?
         if type != "TransformationEvent" {
-            guard let a = o["action"]?.stringValue else { throw bad("action", "missing; expected ADD, OBSERVE or DELETE") }
+            let a = try text("action", "ADD, OBSERVE or DELETE")
             guard ["ADD", "OBSERVE", "DELETE"].contains(a) else { throw bad("action", "\"\(a)\" must be ADD, OBSERVE or DELETE") }
             action = a
         }

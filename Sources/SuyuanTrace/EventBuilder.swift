@@ -175,7 +175,7 @@ public enum EventBuilder {
         for (i, e) in raw.enumerated() {
             let parsed: EPCISEvent
             do { parsed = try EPCISEvent(e, context: context) } catch {
-                throw .malformed("event \(i + 1) of \(raw.count): \(error)")
+                throw .malformed("event \(i + 1) of \(raw.count): \(error.detail)")
             }
             if let j = seen[parsed.eventID], !parsed.isErrorDeclaration {
                 throw .malformed("event \(i + 1) of \(raw.count) is a duplicate of event \(j + 1) (same event hash \(parsed.eventID))")

@@ -94,7 +94,12 @@ struct ImportEPCISCommand: SuyuanCommand {
     @Flag(help: "Print {\"appended\",\"first\",\"last\",\"eventIDs\"} as JSON.") var json = false
 
     func execute() throws {
-        let events = try EventBuilder.events(inDocument: try IO.read(file, limit: 64 << 20))
+        let bytes = try IO.read(file, limit: 64 << 20)
+        let events: [EPCISEvent]
+        // A document is not a statement: its problems are named after the file, without that prefix.
+        do { events = try EventBuilder.events(inDocument: bytes) } catch {
+            throw CLIError(code: CLIError.data, message: "\(file == "-" ? "standard input" : file): \(error.detail)")
+        }
         let (_, sk) = try Keys.open(key, passphrase: try pass.required())
         let now = systemClock()
         let statements = try events.map { e in

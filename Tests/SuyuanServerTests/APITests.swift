@@ -72,6 +72,11 @@ struct APITests {
                 let b = try await client.post("/api/v1/statements/batch", bad)
                 #expect(b.status == .badRequest, "\(String(decoding: bad, as: UTF8.self)): \(b.text)")
             }
+            // A bad envelope is named by its position, under one "malformed statement".
+            let second = try await client.post("/api/v1/statements/batch", Array(#"{"statements":[{"payload":"x"},{"payload":"y"}]}"#.utf8))
+            let message = second.json["error"]?.stringValue ?? ""
+            #expect(message.hasPrefix("malformed statement: statement 1 of 2: "), "\(second.text)")
+            #expect(message.components(separatedBy: "malformed statement").count == 2, "\(second.text)")
         }
     }
 
