@@ -122,24 +122,26 @@ public final class Ledger: Sendable {
             let nowText = now.millisecondString
             var next = tx.tail.size
             var prev = tx.tail.lastLeafHash
-            var seen: [Hash: UInt64] = [:]
+            var seen: [Hash: UInt64] = Dictionary(minimumCapacity: batch.count)
             var out: [NewEntry] = []
+            out.reserveCapacity(batch.count)
             var state = try self.currentState(tx)
             let stateTerm = self.rules.stateType?.term
             let lookup: (String) throws -> [Entry] = { term in try tx.entries(withTerm: term, from: 0).map { try Entry(parsing: $0.bytes) } }
             for (i, s) in batch.enumerated() {
                 do throws(LedgerError) {
                     let key = try prechecked[i].get()
-                    try self.timeWindow.check(s.statement.time, recordedAt: now)
+                    let statement = s.statement
+                    try self.timeWindow.check(statement.time, recordedAt: now)
                     let h = s.statementHash
                     if let j = seen[h] { throw .duplicate(index: j) }
                     let existing: UInt64?
                     do { existing = try tx.index(of: s) } catch { throw .state("storage error: \(error)") }
                     if let j = existing { throw .duplicate(index: j) }
-                    try self.rules.rule(for: s.statement.kind).authorize(
-                        s.statement, signer: key,
+                    try self.rules.rule(for: statement.kind).authorize(
+                        statement, signer: key,
                         context: AppendContext(genesis: self.genesis, index: next, recordedAt: now, state: state, lookup: lookup))
-                    let terms = self.rules.terms(s.statement)
+                    let terms = self.rules.terms(statement)
                     let e = NewEntry(entry: Entry(index: next, prev: prev, recordedAt: now, recordedAtText: nowText, signed: s), terms: terms)
                     if let t = stateTerm, terms.contains(t) { state?.apply(e.entry) }
                     out.append(e)

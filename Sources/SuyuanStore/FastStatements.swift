@@ -8,7 +8,6 @@ import SuyuanCrypto
 struct FastStatement {
     private let statement: Statement
     private var handle: OpaquePointer { statement.sqliteStatement }
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     init(_ db: Database, _ sql: String) throws { statement = try db.cachedStatement(sql: sql) }
 
@@ -16,61 +15,86 @@ struct FastStatement {
         DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: statement.sql)
     }
 
-    private func bind(_ values: [FastValue]) {
-        sqlite3_reset(handle)
-        for (i, v) in values.enumerated() {
-            let n = Int32(i + 1)
-            switch v {
-            case .int(let x): sqlite3_bind_int64(handle, n, x)
-            case .blob(let b): b.withUnsafeBytes { _ = sqlite3_bind_blob(handle, n, $0.baseAddress, Int32($0.count), FastStatement.transient) }
-            case .text(let t): _ = sqlite3_bind_text(handle, n, t, -1, FastStatement.transient)
+    /// Binds `values` to parameters `n…` and runs `body` while they are bound. Blobs and text are
+    /// bound in place (`SQLITE_STATIC`, no copy): their memory is valid until `body` returns, and
+    /// `body` resets the statement and clears the bindings before it does.
+    private func withBound<R>(_ values: ArraySlice<FastValue>, from n: Int32 = 1, _ body: () throws -> R) rethrows -> R {
+        guard let v = values.first else { return try body() }
+        let rest = values.dropFirst()
+        switch v {
+        case .int(let x):
+            sqlite3_bind_int64(handle, n, x)
+            return try withBound(rest, from: n + 1, body)
+        case .blob(let b):
+            return try b.withUnsafeBytes { p in
+                // A null pointer would bind NULL, not an empty blob.
+                sqlite3_bind_blob(handle, n, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), nil)
+                return try withBound(rest, from: n + 1, body)
             }
+        case .hash(let h):
+            return try h.withUnsafeBytes { p in
+                sqlite3_bind_blob(handle, n, p.baseAddress, Int32(p.count), nil)
+                return try withBound(rest, from: n + 1, body)
+            }
+        case .text(var t):
+            return try t.withUTF8 { p in
+                let start = UnsafeRawPointer(p.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)!  // never read when empty
+                sqlite3_bind_text(handle, n, start.assumingMemoryBound(to: CChar.self), Int32(p.count), nil)
+                return try withBound(rest, from: n + 1, body)
+            }
+        }
+    }
+
+    /// Binds `values`, runs `body`, then resets the statement and drops the bindings (which point
+    /// into memory that is only valid during the call).
+    private func run<R>(_ values: [FastValue], _ body: () throws -> R) rethrows -> R {
+        try withBound(values[...]) {
+            defer { sqlite3_reset(handle); sqlite3_clear_bindings(handle) }
+            return try body()
         }
     }
 
     /// Runs a statement that returns no rows.
     func execute(_ db: Database, _ values: [FastValue]) throws {
-        bind(values)
-        let rc = sqlite3_step(handle)
-        sqlite3_reset(handle)
+        let rc = run(values) { sqlite3_step(handle) }
         guard rc == SQLITE_DONE else { throw fail(db, rc) }
     }
 
     /// Runs a query whose first column holds hashes and returns those that are 32 bytes long.
     func hashes(_ db: Database, _ values: [FastValue]) throws -> [Hash] {
-        bind(values)
-        defer { sqlite3_reset(handle) }
-        var out: [Hash] = []
-        while true {
-            let rc = sqlite3_step(handle)
-            if rc == SQLITE_DONE { return out }
-            guard rc == SQLITE_ROW else { throw fail(db, rc) }
-            let n = Int(sqlite3_column_bytes(handle, 0))
-            if let h = Hash(bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 0), count: n)) { out.append(h) }
+        try run(values) {
+            var out: [Hash] = []
+            while true {
+                let rc = sqlite3_step(handle)
+                if rc == SQLITE_DONE { return out }
+                guard rc == SQLITE_ROW else { throw fail(db, rc) }
+                let n = Int(sqlite3_column_bytes(handle, 0))
+                if let h = Hash(bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 0), count: n)) { out.append(h) }
+            }
         }
     }
 
     /// Runs a query whose rows are (integer, blob) and hands each to `row`, without copying the blob.
     func rows(_ db: Database, _ values: [FastValue], _ row: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
-        bind(values)
-        defer { sqlite3_reset(handle) }
-        while true {
-            let rc = sqlite3_step(handle)
-            if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else { throw fail(db, rc) }
-            let n = Int(sqlite3_column_bytes(handle, 1))
-            try row(sqlite3_column_int64(handle, 0), UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: n))
+        try run(values) {
+            while true {
+                let rc = sqlite3_step(handle)
+                if rc == SQLITE_DONE { return }
+                guard rc == SQLITE_ROW else { throw fail(db, rc) }
+                let n = Int(sqlite3_column_bytes(handle, 1))
+                try row(sqlite3_column_int64(handle, 0), UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: n))
+            }
         }
     }
 
     /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
     func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
-        bind(values)
-        defer { sqlite3_reset(handle) }
-        let rc = sqlite3_step(handle)
-        if rc == SQLITE_DONE { return nil }
-        guard rc == SQLITE_ROW else { throw fail(db, rc) }
-        return sqlite3_column_int64(handle, 0)
+        try run(values) {
+            let rc = sqlite3_step(handle)
+            if rc == SQLITE_DONE { return nil }
+            guard rc == SQLITE_ROW else { throw fail(db, rc) }
+            return sqlite3_column_int64(handle, 0)
+        }
     }
 }
 
@@ -78,5 +102,6 @@ struct FastStatement {
 enum FastValue {
     case int(Int64)
     case blob([UInt8])
+    case hash(Hash)
     case text(String)
 }

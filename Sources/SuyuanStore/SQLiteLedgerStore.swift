@@ -255,11 +255,18 @@ public final class SQLiteLedgerStore: LedgerStore {
     private struct Tx: AppendTransaction {
         let tail: LedgerTail
         let db: Database
+        /// Keyed by time first, the index grows at its right edge like the table itself, unlike an
+        /// index of random hashes; the hash makes the key unique even for statements of one millisecond.
+        let lookup: FastStatement
+
+        init(tail: LedgerTail, db: Database) throws {
+            self.tail = tail
+            self.db = db
+            lookup = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
+        }
+
         func index(of statement: SignedStatement) throws -> UInt64? {
-            // Keyed by time first, the index grows at its right edge like the table itself, unlike an
-            // index of random hashes; the hash makes the key unique even for statements of one millisecond.
-            let q = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
-            return try q.int(db, [.int(statement.statement.time.milliseconds), .blob(statement.statementHash.bytes)]).map { UInt64($0) }
+            try lookup.int(db, [.int(statement.statement.time.milliseconds), .hash(statement.statementHash)]).map { UInt64($0) }
         }
         func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
             try SQLiteLedgerStore.entries(db, withTerm: term, from: from)
@@ -302,7 +309,7 @@ public final class SQLiteLedgerStore: LedgerStore {
             try db.inTransaction(.immediate) {
                 stored = []
                 let tail = try Self.readTail(db)
-                let new = try build(Tx(tail: tail, db: db))
+                let new = try build(try Tx(tail: tail, db: db))
                 if new.isEmpty { return .commit }
                 var f = try self.loadFrontier(db, size: tail.size)
                 let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
@@ -314,12 +321,12 @@ public final class SQLiteLedgerStore: LedgerStore {
                         throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
                     }
                     try insertEntry.execute(db, [
-                        .int(Int64(index)), .blob(n.leafHash.bytes), .blob(n.entry.signed.statementHash.bytes),
+                        .int(Int64(index)), .hash(n.leafHash), .hash(n.entry.signed.statementHash),
                         .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
                     ])
                     for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
                     for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
-                        try insertNode.execute(db, [.int(Self.nodeKey(id)), .blob(h.bytes)])
+                        try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
                     }
                     stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
                 }

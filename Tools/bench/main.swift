@@ -1,6 +1,6 @@
 // Ledger-core benchmarks. Prints figures and ratios against this machine's own limits, all measured in
 // the same run. Usage: swift run -c release suyuan-bench [--entries N] [--proof-size N] [--dir DIR] [--keep]
-// [--skip-audit] (build the --proof-size ledger, e.g. 10M entries, to time `suyuan audit` on it separately)
+// [--skip-audit] [--append-runs N] (build the --proof-size ledger, e.g. 10M entries, to time `suyuan audit` on it separately)
 import Dispatch
 import Foundation
 import GRDBSQLite
@@ -86,11 +86,14 @@ print("fixture: signed \(statements.count) statements (avg \(avgStatement) B) in
 
 // MARK: (a) raw Ed25519 verification on all cores
 
-let messages = statements.prefix(50_000).map { DSSE.pae(type: Statement.payloadType, body: $0.canonical) }
-let keysFor = statements.prefix(50_000).map { try! $0.statement.signerKey() }
+// All the statements the append runs verify: one timing of (a) lasts as long as the signature checks of
+// one (c) run, so the two are timed over windows of the same length (a shorter window is noisier, and
+// its best of several timings more flattering).
+let messages = statements.map { DSSE.pae(type: Statement.payloadType, body: $0.canonical) }
+let keysFor = statements.map { try! $0.statement.signerKey() }
 /// One timing of raw verification on all cores. On a shared machine one timing can be low (another
-/// tenant, a frequency dip) and would flatter every ratio, so (a) is timed again after (c) and after (e)
-/// and the ratios use the best of the timings: the machine's limit, not its worst moment.
+/// tenant, a frequency dip) and would flatter every ratio, so (a) is timed again after each (c) run and
+/// after (e), and the ratios use the best of the timings: the machine's limit, not its worst moment.
 func timeRawVerify() -> Double {
     let n = messages.count
     let t = now()
@@ -103,7 +106,7 @@ func timeRawVerify() -> Double {
 }
 var verifyTimings = [timeRawVerify()]
 var verifyRate: Double { verifyTimings.max()! }
-print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyTimings[0])) /s (timed again after (c) and (e); ratios use the best)")
+print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyTimings[0])) /s (timed again after each (c) run and (e); ratios use the best)")
 
 // MARK: (b) raw SQLite inserts of comparable rows (same schema, 10k-row transactions, C API)
 
@@ -178,15 +181,27 @@ func appendAll(submitters: Int, name: String) throws -> (rate: Double, cpuMicros
     precondition(size == UInt64(statements.count + 1))
     return (rate, cpu)
 }
+/// How many times the concurrent appends (and (a) after each) are timed: both are judged by their
+/// best timing, so a slow moment of this shared machine counts against neither.
+let appendRuns = option("--append-runs", 3)
 do {
     let single = try appendAll(submitters: 1, name: "single")
-    let concurrent = try appendAll(submitters: submitters, name: "concurrent")
+    var runs: [(rate: Double, cpuMicros: Double)] = []
+    for r in 0..<appendRuns {
+        runs.append(try appendAll(submitters: submitters, name: "concurrent-\(r)"))
+        verifyTimings.append(timeRawVerify())
+        print("    run \(r + 1): (c) \(submitters) submitters \(fmt(runs[r].rate)) /s, \(fmt(runs[r].cpuMicros)) µs CPU per statement; "
+              + "(a) again \(fmt(verifyTimings.last!)) /s")
+    }
+    let concurrent = runs.max { $0.rate < $1.rate }!
     appendRate = concurrent.rate
-    verifyTimings.append(timeRawVerify())
     let bound = min(verifyRate, sqliteRate)
-    print("    (a) again: \(fmt(verifyTimings[1])) /s; best \(fmt(verifyRate)) /s")
+    func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+    let medianRatio = median(runs.map(\.rate)) / min(median(verifyTimings), sqliteRate)
     print("(c) ledger append (verify + chain + tree + commit), batches of \(batchSize), 1 submitter: \(fmt(single.rate)) /s = \(fmt(100 * single.rate / bound)) % of min(a, b)")
-    print("    \(submitters) concurrent submitters (the server's case): \(fmt(appendRate)) /s = \(fmt(100 * appendRate / bound)) % of min(a, b) = \(fmt(bound)) /s (target ≥ 75 %)")
+    print("    \(submitters) concurrent submitters (the server's case), best of \(appendRuns): \(fmt(appendRate)) /s = \(fmt(100 * appendRate / bound)) % "
+          + "of min(a, b) = \(fmt(bound)) /s (best (a) of \(verifyTimings.map(fmt).joined(separator: ", "))) (target ≥ 75 %); "
+          + "median against median: \(fmt(100 * medianRatio)) %")
     // Where the time goes: process CPU per statement against one raw verification's CPU (cores / rate).
     print("    CPU per statement: \(fmt(concurrent.cpuMicros)) µs (one raw verification: \(fmt(Double(cores) / verifyRate * 1e6)) µs); "
           + "cores busy: \(fmt(concurrent.cpuMicros * appendRate / 1e6)) of \(cores)")
@@ -262,7 +277,7 @@ if !skipAudit {
     auditRate = rate
     precondition(report.ok, "\(report.findings.prefix(3))")
     verifyTimings.append(timeRawVerify())
-    print("    (a) again: \(fmt(verifyTimings[2])) /s; best of \(verifyTimings.map(fmt).joined(separator: ", ")) = \(fmt(verifyRate)) /s")
+    print("    (a) again: \(fmt(verifyTimings.last!)) /s; best of \(verifyTimings.map(fmt).joined(separator: ", ")) = \(fmt(verifyRate)) /s")
     print("(e) audit of \(report.entries) entries: \(fmt(rate)) entries/s = \(fmt(100 * rate / verifyRate)) % of (a) (target ≥ 80 %)")
 }
 if skipAudit { verifyTimings.append(timeRawVerify()) }
