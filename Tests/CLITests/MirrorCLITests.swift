@@ -72,19 +72,20 @@ private final class Relay: Sendable {
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
         fd = s
         port = Int(UInt16(bigEndian: addr.sin_port))
-        DispatchQueue.global().async {
+        // Threads of their own, not Dispatch workers, which every other test shares.
+        Thread {
             while true {
                 let c = accept(s, nil, nil)
                 if c < 0 { return }
-                DispatchQueue.global().async {
+                Thread {
                     defer { close(c) }
                     guard let head = Relay.readHead(c), let path = head.split(separator: " ").dropFirst().first.map(String.init),
                           let (status, body) = Relay.get(path, port: route(path)) else { return }
                     let out = rewrite(path, body)
                     Relay.send(c, Array("HTTP/1.1 \(status)\r\nContent-Length: \(out.count)\r\nConnection: close\r\n\r\n".utf8) + out)
-                }
+                }.start()
             }
-        }
+        }.start()
     }
 
     func stop() {

@@ -123,17 +123,19 @@ final class FakeServer: Sendable {
         fd = s
         port = Int(UInt16(bigEndian: addr.sin_port))
         let listener = fd
-        DispatchQueue.global().async {
+        // Threads of their own, not Dispatch workers: a handler may block for a long time (a silent
+        // server), and blocked workers would delay every other test's Dispatch work until the pool grows.
+        Thread {
             while true {
                 let c = accept(listener, nil, nil)
                 if c < 0 { return }
-                DispatchQueue.global().async {
+                Thread {
                     FakeServer.readHead(c)
                     respond(c)
                     close(c)
-                }
+                }.start()
             }
-        }
+        }.start()
     }
 
     /// Stops accepting connections.

@@ -152,10 +152,11 @@ func withLiveServer<T: Sendable>(
 
 /// An HTTP/1.1 exchange over a plain socket, sending `requestLine`/headers exactly as given (no
 /// client-side path normalisation). Returns the status code and the body. The blocking socket calls run
-/// on a Dispatch thread, never on a Swift concurrency thread the server under test may need.
+/// on a thread of their own, neither on a Swift concurrency thread the server under test may need nor on
+/// a Dispatch worker other tests share.
 func rawHTTP(port: Int, _ raw: String) async throws -> (status: Int, head: String, body: [UInt8]) {
     try await withCheckedThrowingContinuation { c in
-        DispatchQueue.global().async { c.resume(with: Result { try rawHTTPBlocking(port: port, raw) }) }
+        Thread { c.resume(with: Result { try rawHTTPBlocking(port: port, raw) }) }.start()
     }
 }
 

@@ -223,10 +223,10 @@ func application(_ p: ProductLedger) -> some ApplicationProtocol {
         return try run(["--dump-dom"])
     }
 
-    /// Runs blocking work (a child process) on a Dispatch thread, not on a Swift concurrency thread the
-    /// server under test needs.
+    /// Runs blocking work (a child process) on a thread of its own, neither on a Swift concurrency thread
+    /// the server under test needs nor on a Dispatch worker other tests share.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { c in DispatchQueue.global().async { c.resume(with: Result { try work() }) } }
+        try await withCheckedThrowingContinuation { c in Thread { c.resume(with: Result { try work() }) }.start() }
     }
 
     @Test func theConsumerPageVerifiesInTheBrowserAndShowsTampering() async throws {
