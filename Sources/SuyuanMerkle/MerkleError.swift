@@ -21,6 +21,9 @@ public enum MerkleError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongHashCount(expected: Int, got: Int)
     /// A frontier must hold one hash per set bit of its size.
     case invalidFrontier(size: UInt64, expectedHashes: Int, got: Int)
+    /// Two inclusion proofs of one tree give different hashes for the same subtree (or neither gives
+    /// one a range check needs).
+    case proofsDisagree(first: UInt64, count: UInt64)
 
     public var description: String {
         switch self {
@@ -42,6 +45,8 @@ public enum MerkleError: Error, Equatable, Sendable, CustomStringConvertible {
             return "hash reader returned \(got) hashes for \(expected) node IDs"
         case let .invalidFrontier(size, expectedHashes, got):
             return "a frontier of size \(size) needs \(expectedHashes) hashes, got \(got)"
+        case let .proofsDisagree(first, count):
+            return "the inclusion proofs disagree on the hash of leaves \(first)–\(first + count - 1)"
         }
     }
 }

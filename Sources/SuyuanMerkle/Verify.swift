@@ -45,6 +45,80 @@ extension RFC6962 {
         return inner + border
     }
 
+    // MARK: - A run of consecutive leaves, from two inclusion proofs
+
+    /// Verifies that `leafHashes` are the consecutive leaves `from ..< from + leafHashes.count` of the
+    /// tree of `size` leaves with root `root`, given only the inclusion proofs of the first and the last
+    /// of them (RFC 9162 §2.1.3.1 each; equal for a run of one).
+    ///
+    /// Each proof is first checked on its own, so every hash in it counts. Then the root is recomputed
+    /// from the run's own leaves and the two proofs' hashes, each placed at the subtree it stands for,
+    /// and must equal `root`: every subtree that holds none of the run's leaves and whose hash the root
+    /// needs is a sibling on the path of the first or the last leaf (its parent holds leaves on both
+    /// sides of an edge of the run). Throws `MerkleError` on any failure. An empty run needs no proof
+    /// and passes.
+    public static func verifyRange(leafHashes: [Hash], from: UInt64, size: UInt64, firstProof: [Hash], lastProof: [Hash], root: Hash) throws {
+        guard !leafHashes.isEmpty else { return }
+        let count = UInt64(leafHashes.count)
+        guard from < size, count <= size - from else {
+            throw MerkleError.indexOutOfRange(index: from < size ? size : from, size: size)
+        }
+        let end = from + count
+        try verifyInclusion(leafHash: leafHashes[0], index: from, size: size, proof: firstProof, root: root)
+        try verifyInclusion(leafHash: leafHashes[leafHashes.count - 1], index: end - 1, size: size, proof: lastProof, root: root)
+        // The hash each proof gives for each subtree it covers.
+        var known: [Subtree: Hash] = [:]
+        for (index, proof) in [(from, firstProof), (end - 1, lastProof)] {
+            let subtrees = inclusionSubtrees(index: index, size: size)
+            guard proof.count == subtrees.count else { throw MerkleError.wrongProofSize(expected: subtrees.count, got: proof.count) }
+            for (t, h) in zip(subtrees, proof) {
+                if let other = known.updateValue(h, forKey: t), other != h {
+                    throw MerkleError.proofsDisagree(first: t.start, count: t.count)
+                }
+            }
+        }
+        func hash(_ start: UInt64, _ n: UInt64) throws -> Hash {
+            if start >= from && start + n <= end {
+                let i = Int(start - from)
+                return Self.root(leafHashes: Array(leafHashes[i..<i + Int(n)]))
+            }
+            if start + n <= from || start >= end {
+                // Outside the run: by the argument above, one of the proofs holds it.
+                guard let h = known[Subtree(start: start, count: n)] else { throw MerkleError.proofsDisagree(first: start, count: n) }
+                return h
+            }
+            let k = largestPowerOfTwo(below: n)
+            return nodeHash(try hash(start, k), try hash(start + k, n - k))
+        }
+        let computed = try hash(0, size)
+        guard computed == root else { throw MerkleError.rootMismatch(expected: root, computed: computed) }
+    }
+
+    /// A complete or right-edge subtree of the RFC 9162 recursion: leaves `start ..< start + count`.
+    struct Subtree: Hashable {
+        let start: UInt64
+        let count: UInt64
+    }
+
+    /// The subtrees whose hashes make up the inclusion proof of leaf `index` in a tree of `size`
+    /// leaves, in proof order (from the leaf up): RFC 9162 §2.1.3.1's PATH recursion.
+    static func inclusionSubtrees(index: UInt64, size: UInt64) -> [Subtree] {
+        var path: [Subtree] = []
+        var (start, n) = (UInt64(0), size)
+        while n > 1 {
+            let k = largestPowerOfTwo(below: n)
+            if index < start + k {
+                path.append(Subtree(start: start + k, count: n - k))
+                n = k
+            } else {
+                path.append(Subtree(start: start, count: k))
+                start += k
+                n -= k
+            }
+        }
+        return path.reversed()
+    }
+
     // MARK: - Consistency (RFC 9162 §2.1.4.2)
 
     /// Verifies that the tree of `newSize` leaves with root `newRoot` extends the tree of `oldSize`

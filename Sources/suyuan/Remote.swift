@@ -123,7 +123,8 @@ final class RemoteLedger {
         return bundle
     }
 
-    /// Entries `from`… (at most `count`), each proved included in the newest verified checkpoint.
+    /// Entries `from`… (at most `count`), proved included in the newest verified checkpoint as one run
+    /// of consecutive leaves: two inclusion proofs (of the first and the last) for the whole run.
     func entries(from: UInt64, count: Int) throws -> [StoredEntry] {
         let size = checkpoint.checkpoint.size
         guard from < size else { return [] }
@@ -136,7 +137,20 @@ final class RemoteLedger {
             out += page
             next += UInt64(page.count)
         }
-        for e in out { try proveIncluded(e) }
+        guard let first = out.first, let last = out.last else { return out }
+        // `client.entries` checked each page's indexes; the pages follow each other.
+        guard last.index - first.index + 1 == UInt64(out.count) else {
+            throw CLIError(code: CLIError.verification, message: "\(client.baseURL) sent entries that are not consecutive from \(from)")
+        }
+        let cp = checkpoint.checkpoint
+        let firstProof = try client.inclusionProof(index: first.index, size: cp.size).proof
+        let lastProof = try out.count == 1 ? firstProof : client.inclusionProof(index: last.index, size: cp.size).proof
+        do {
+            try RFC6962.verifyRange(leafHashes: out.map(\.leafHash), from: first.index, size: cp.size, firstProof: firstProof, lastProof: lastProof, root: cp.root)
+        } catch {
+            throw CLIError(code: CLIError.verification,
+                           message: "entries \(first.index)–\(last.index) from \(client.baseURL) are not included in its checkpoint of \(cp.size) entries: \(error)")
+        }
         return out
     }
 

@@ -257,6 +257,11 @@ struct MirrorCLITests {
             try await sb.ok(["audit", "--ledger", replica])
             let (again, j) = try await sb.mirror(honestServer.url, into: replica)
             #expect(again.status == 1 && kinds(j) == ["signature"], "\(again)")
+            // `entries --server` proves the run it lists with the proofs of its first and last entry:
+            // an entry changed inside the run is found too.
+            let listing = ["entries", "--server-key", f.op.vkey, "--from", "1", "--count", "3", "--server"]
+            try await sb.ok(listing + [honestServer.url])
+            expectError(try await sb.run(listing + [tampering.url]), 1, mentions: ["entries 1–3", "not included in its checkpoint of 4 entries"])
 
             // Valid entries of another history, under the honest checkpoint and proofs: not a prefix of its tree.
             let mixing = try Relay(route: { $0.hasPrefix("/api/v1/entries") ? otherPort : honestPort })
@@ -266,6 +271,7 @@ struct MirrorCLITests {
             #expect(m.status == 1 && kinds(jm) == ["checkpoint-root"] && jm["size"]?.int == 1, "\(m)")
             #expect(jm["findings"]?[0]?["expected"]?.stringValue?.hasPrefix("entries 1…1 in the tree of the source's checkpoint at size 4") == true, "\(m)")
             #expect(try await sb.entries(fresh)["size"]?.int == 1)
+            expectError(try await sb.run(listing + [mixing.url]), 1, mentions: ["entries 1–3", "not included in its checkpoint of 4 entries"])
             // In one batch, nothing at all is written: not even the file. And a source that covers fewer
             // entries than its checkpoint does not answer as the API specifies.
             let none = sb.path("none.ledger")
