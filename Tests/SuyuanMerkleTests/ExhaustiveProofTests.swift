@@ -41,13 +41,7 @@ import Testing
     }
 
     @Test func inclusionProofsForEveryIndex() throws {
-        var failures: [String] = []   // collected rather than one #expect each, to keep debug runs fast
-        var verified = 0, rejected = 0
-        func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
-            do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
-                failures.append("non-MerkleError \(error): \(what())")
-            }
-        }
+        let t = Tally()
         for n in 1...Self.maxSize {
             let size = UInt64(n)
             let root = Self.roots[n]
@@ -56,37 +50,37 @@ import Testing
             for i in 0..<n {
                 let index = UInt64(i)
                 let proof = try RFC6962.inclusionProof(index: index, size: size, reader: reader)
-                if proof.count > ceilLog2(size) { failures.append("n=\(n) i=\(i): proof of \(proof.count) hashes") }
+                if proof.count > ceilLog2(size) { t.failures.append("n=\(n) i=\(i): proof of \(proof.count) hashes") }
                 let leaf = Self.leafHashes[i]
                 do {
                     try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof, root: root)
-                    verified += 1
+                    t.verified += 1
                 } catch {
-                    failures.append("n=\(n) i=\(i): \(error)")
+                    t.failures.append("n=\(n) i=\(i): \(error)")
                 }
                 // Wrong index: every other index of the tree, and the first one past it.
                 for j in 0...n where j != i {
-                    mustReject("n=\(n) i=\(i) as j=\(j)") {
+                    t.mustReject("n=\(n) i=\(i) as j=\(j)") {
                         try RFC6962.verifyInclusion(leafHash: leaf, index: UInt64(j), size: size, proof: proof, root: root)
                     }
                 }
                 // Wrong leaf, wrong root, doubled size, extra hash.
                 let other = Self.leafHashes[(i + 1) % Self.maxSize]
-                mustReject("n=\(n) i=\(i) wrong leaf") {
+                t.mustReject("n=\(n) i=\(i) wrong leaf") {
                     try RFC6962.verifyInclusion(leafHash: other, index: index, size: size, proof: proof, root: root)
                 }
-                mustReject("n=\(n) i=\(i) wrong root") {
+                t.mustReject("n=\(n) i=\(i) wrong root") {
                     try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof,
                                                 root: Self.roots[n - 1])
                 }
-                mustReject("n=\(n) i=\(i) size*2") {
+                t.mustReject("n=\(n) i=\(i) size*2") {
                     try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size * 2, proof: proof, root: root)
                 }
-                mustReject("n=\(n) i=\(i) extra hash") {
+                t.mustReject("n=\(n) i=\(i) extra hash") {
                     try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: proof + [leaf], root: root)
                 }
                 if !proof.isEmpty {
-                    mustReject("n=\(n) i=\(i) truncated") {
+                    t.mustReject("n=\(n) i=\(i) truncated") {
                         try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: Array(proof.dropLast()),
                                                     root: root)
                     }
@@ -96,26 +90,20 @@ import Testing
                     for bit in Self.bitsToFlip(n: n, salt: i &* 31 &+ k) {
                         var bad = proof
                         bad[k] = flipping(bad[k], bit: bit)
-                        mustReject("n=\(n) i=\(i) k=\(k) bit=\(bit)") {
+                        t.mustReject("n=\(n) i=\(i) k=\(k) bit=\(bit)") {
                             try RFC6962.verifyInclusion(leafHash: leaf, index: index, size: size, proof: bad, root: root)
                         }
                     }
                 }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(10))")
-        #expect(verified == (1...Self.maxSize).reduce(0, +))
-        #expect(rejected > 10_000)
+        #expect(t.failures.isEmpty, "\(t.failures.count) failures, first: \(t.failures.prefix(10))")
+        #expect(t.verified == (1...Self.maxSize).reduce(0, +))
+        #expect(t.rejected > 10_000)
     }
 
     @Test func consistencyProofsForEveryPair() throws {
-        var failures: [String] = []
-        var verified = 0, rejected = 0
-        func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
-            do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
-                failures.append("non-MerkleError \(error): \(what())")
-            }
-        }
+        let t = Tally()
         for n in 1...Self.maxSize {
             let new = UInt64(n)
             let newRoot = Self.roots[n]
@@ -125,62 +113,62 @@ import Testing
                 let oldRoot = Self.roots[m]
                 let proof = try RFC6962.consistencyProof(from: old, to: new, reader: reader)
                 if proof.count > ceilLog2(new) + 1 || proof.isEmpty != (m == n) {
-                    failures.append("m=\(m) n=\(n): proof of \(proof.count) hashes")
+                    t.failures.append("m=\(m) n=\(n): proof of \(proof.count) hashes")
                 }
                 do {
                     try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot, proof: proof)
-                    verified += 1
+                    t.verified += 1
                 } catch {
-                    failures.append("m=\(m) n=\(n): \(error)")
+                    t.failures.append("m=\(m) n=\(n): \(error)")
                 }
                 // A single bit flipped in any hash of the proof.
                 for k in proof.indices {
                     for bit in Self.bitsToFlip(n: n, salt: m &* 31 &+ k) {
                         var bad = proof
                         bad[k] = flipping(bad[k], bit: bit)
-                        mustReject("m=\(m) n=\(n) k=\(k) bit=\(bit)") {
+                        t.mustReject("m=\(m) n=\(n) k=\(k) bit=\(bit)") {
                             try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                           proof: bad)
                         }
                     }
                 }
                 // Wrong roots, wrong old size, truncated / extended proofs.
-                mustReject("m=\(m) n=\(n) bad old root") {
+                t.mustReject("m=\(m) n=\(n) bad old root") {
                     try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: flipping(oldRoot, bit: 7),
                                                   newRoot: newRoot, proof: proof)
                 }
-                mustReject("m=\(m) n=\(n) bad new root") {
+                t.mustReject("m=\(m) n=\(n) bad new root") {
                     try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot,
                                                   newRoot: flipping(newRoot, bit: 7), proof: proof)
                 }
-                mustReject("m=\(m) n=\(n) trailing hash") {
+                t.mustReject("m=\(m) n=\(n) trailing hash") {
                     try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                   proof: proof + [oldRoot])
                 }
-                mustReject("m=\(m) n=\(n) preceding hash") {
+                t.mustReject("m=\(m) n=\(n) preceding hash") {
                     try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                   proof: [oldRoot] + proof)
                 }
                 if m < n {
-                    mustReject("m=\(m) n=\(n) swapped roots") {
+                    t.mustReject("m=\(m) n=\(n) swapped roots") {
                         try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: newRoot, newRoot: oldRoot,
                                                       proof: proof)
                     }
-                    mustReject("m=\(m) n=\(n) old+1") {
+                    t.mustReject("m=\(m) n=\(n) old+1") {
                         try RFC6962.verifyConsistency(oldSize: old + 1, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                       proof: proof)
                     }
                     if m > 1 {
-                        mustReject("m=\(m) n=\(n) old-1") {
+                        t.mustReject("m=\(m) n=\(n) old-1") {
                             try RFC6962.verifyConsistency(oldSize: old - 1, newSize: new, oldRoot: oldRoot,
                                                           newRoot: newRoot, proof: proof)
                         }
                     }
-                    mustReject("m=\(m) n=\(n) truncated") {
+                    t.mustReject("m=\(m) n=\(n) truncated") {
                         try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                       proof: Array(proof.dropLast()))
                     }
-                    mustReject("m=\(m) n=\(n) empty") {
+                    t.mustReject("m=\(m) n=\(n) empty") {
                         try RFC6962.verifyConsistency(oldSize: old, newSize: new, oldRoot: oldRoot, newRoot: newRoot,
                                                       proof: [])
                     }
@@ -190,9 +178,9 @@ import Testing
                 }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(10))")
-        #expect(verified == (1...Self.maxSize).reduce(0, +))
-        #expect(rejected > 10_000)
+        #expect(t.failures.isEmpty, "\(t.failures.count) failures, first: \(t.failures.prefix(10))")
+        #expect(t.verified == (1...Self.maxSize).reduce(0, +))
+        #expect(t.rejected > 10_000)
     }
 
     @Test func errors() throws {

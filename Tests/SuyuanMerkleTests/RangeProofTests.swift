@@ -10,13 +10,7 @@ import Testing
     static let nodes = buildNodes(leafHashes).nodes
 
     @Test func everyRunOfEveryTree() throws {
-        var failures: [String] = []   // collected rather than one #expect each, to keep debug runs fast
-        var verified = 0, rejected = 0
-        func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
-            do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
-                failures.append("non-MerkleError \(error): \(what())")
-            }
-        }
+        let t = Tally()
         for n in 1...Self.maxSize {
             let size = UInt64(n)
             let root = RFC6962.root(leafHashes: Array(Self.leafHashes.prefix(n)))
@@ -29,14 +23,14 @@ import Testing
                     let what = "n=\(n) run \(from)..<\(end)"
                     do {
                         try RFC6962.verifyRange(leafHashes: run, from: UInt64(from), size: size, firstProof: first, lastProof: last, root: root)
-                        verified += 1
-                    } catch { failures.append("\(what): \(error)") }
+                        t.verified += 1
+                    } catch { t.failures.append("\(what): \(error)") }
                     // Sampled tampering (every kind for the small trees, one salt-chosen position otherwise).
                     guard n <= 12 || (from + end) % 7 == 0 else { continue }
                     for i in (n <= 12 ? Array(run.indices) : [(from * 31 + end) % run.count]) {
                         var bad = run
                         bad[i] = flipping(bad[i], bit: (i * 53) % 256)
-                        mustReject("\(what), leaf \(from + i) changed") {
+                        t.mustReject("\(what), leaf \(from + i) changed") {
                             try RFC6962.verifyRange(leafHashes: bad, from: UInt64(from), size: size, firstProof: first, lastProof: last, root: root)
                         }
                     }
@@ -44,29 +38,29 @@ import Testing
                         for j in proof.indices {
                             var bad = proof
                             bad[j] = flipping(bad[j], bit: (j * 29 + from) % 256)
-                            mustReject("\(what), \(which) proof hash \(j) changed") {
+                            t.mustReject("\(what), \(which) proof hash \(j) changed") {
                                 try RFC6962.verifyRange(leafHashes: run, from: UInt64(from), size: size,
                                                         firstProof: which == "first" ? bad : first, lastProof: which == "last" ? bad : last, root: root)
                             }
                         }
-                        mustReject("\(what), \(which) proof one hash short") {
+                        t.mustReject("\(what), \(which) proof one hash short") {
                             try RFC6962.verifyRange(leafHashes: run, from: UInt64(from), size: size,
                                                     firstProof: which == "first" ? Array(proof.dropLast()) : first,
                                                     lastProof: which == "last" ? Array(proof.dropLast()) : last, root: root)
                         }
                     }
-                    mustReject("\(what), another root") {
+                    t.mustReject("\(what), another root") {
                         try RFC6962.verifyRange(leafHashes: run, from: UInt64(from), size: size, firstProof: first, lastProof: last,
                                                 root: flipping(root, bit: from % 256))
                     }
                     if end < n {
                         // The same leaves claimed one position later (with the proofs of that position).
-                        mustReject("\(what), shifted by one") {
+                        t.mustReject("\(what), shifted by one") {
                             try RFC6962.verifyRange(leafHashes: run, from: UInt64(from + 1), size: size,
                                                     firstProof: proofs[from + 1], lastProof: proofs[end], root: root)
                         }
                         // A leaf left out of the middle or the end: the run then ends one leaf early.
-                        mustReject("\(what), run extended by a leaf not in it") {
+                        t.mustReject("\(what), run extended by a leaf not in it") {
                             try RFC6962.verifyRange(leafHashes: run + [Self.leafHashes[0]],
                                                     from: UInt64(from), size: size, firstProof: first, lastProof: proofs[end], root: root)
                         }
@@ -74,9 +68,9 @@ import Testing
                 }
             }
         }
-        #expect(failures.isEmpty, "\(failures.prefix(10))")
-        #expect(verified == (1...Self.maxSize).reduce(0) { $0 + $1 * ($1 + 1) / 2 })
-        #expect(rejected > 10_000)
+        #expect(t.failures.isEmpty, "\(t.failures.prefix(10))")
+        #expect(t.verified == (1...Self.maxSize).reduce(0) { $0 + $1 * ($1 + 1) / 2 })
+        #expect(t.rejected > 10_000)
     }
 
     @Test func boundsAndTheEmptyRun() throws {

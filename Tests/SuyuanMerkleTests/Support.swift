@@ -63,3 +63,18 @@ func flipping(_ h: Hash, bit: Int) -> Hash {
 func ceilLog2(_ n: UInt64) -> Int {
     n <= 1 ? 0 : 64 - (n - 1).leadingZeroBitCount
 }
+
+/// The outcome of checks over many generated cases, collected rather than one `#expect` each, to keep
+/// debug runs fast.
+final class Tally {
+    var failures: [String] = []
+    var verified = 0
+    var rejected = 0
+
+    /// `body` must throw a `MerkleError`; anything else is a failure named by `what`.
+    func mustReject(_ what: @autoclosure () -> String, _ body: () throws -> Void) {
+        do { try body(); failures.append("accepted: \(what())") } catch is MerkleError { rejected += 1 } catch {
+            failures.append("non-MerkleError \(error): \(what())")
+        }
+    }
+}
