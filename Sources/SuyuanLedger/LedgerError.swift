@@ -30,13 +30,11 @@ public enum LedgerError: Error, Equatable, CustomStringConvertible, Sendable {
         }
     }
 
-    /// What is wrong, without the category `description` puts first: for messages that nest another
-    /// ("event 2 of 3: …") or name their own subject.
+    /// The message without the "malformed statement: " prefix, for input that is not a statement (an
+    /// EPCIS document) or a message that nests another under its own prefix; `description` otherwise.
     public var detail: String {
-        switch self {
-        case .malformed(let s), .badSignature(let s), .unauthorized(let s), .timeOutOfWindow(let s), .state(let s), .corrupt(let s): return s
-        case .unknownKind, .duplicate: return description
-        }
+        if case .malformed(let s) = self { return s }
+        return description
     }
 
     /// True for refusals that mean "this failed to verify" (CLI exit 1) rather than malformed input.

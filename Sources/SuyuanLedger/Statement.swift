@@ -184,8 +184,7 @@ public struct SignedStatement: Sendable, Equatable {
         for (i, item) in list.enumerated() {
             do { statements.append(try SignedStatement(envelope: try item.canonical())) } catch {
                 // Already under "malformed statement": a malformed envelope's own message, without that prefix again.
-                let why = (error as? LedgerError).map { if case .malformed(let s) = $0 { s } else { "\($0)" } } ?? "\(error)"
-                throw .malformed("statement \(i + 1) of \(list.count): \(why)")
+                throw .malformed("statement \(i + 1) of \(list.count): \((error as? LedgerError)?.detail ?? "\(error)")")
             }
         }
         return statements

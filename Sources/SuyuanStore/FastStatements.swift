@@ -16,53 +16,49 @@ struct FastStatement {
     }
 
     /// Binds `values` to parameters `n…` and runs `body` while they are bound. Blobs and text are
-    /// bound in place (`SQLITE_STATIC`, no copy): their memory is valid until `body` returns, and
-    /// `body` resets the statement and clears the bindings before it does.
-    private func withBound<R>(_ values: ArraySlice<FastValue>, from n: Int32 = 1, _ body: () throws -> R) rethrows -> R {
+    /// bound in place (`SQLITE_STATIC`, no copy): their memory is valid while `body` runs, and `run`
+    /// clears the bindings before anything else can step the statement.
+    private func withBound<R>(_ db: Database, _ values: ArraySlice<FastValue>, from n: Int32 = 1, _ body: () throws -> R) throws -> R {
         guard let v = values.first else { return try body() }
         let rest = values.dropFirst()
+        func bound(_ rc: Int32) throws -> R {
+            guard rc == SQLITE_OK else { throw fail(db, rc) }
+            return try withBound(db, rest, from: n + 1, body)
+        }
         switch v {
         case .int(let x):
-            sqlite3_bind_int64(handle, n, x)
-            return try withBound(rest, from: n + 1, body)
+            return try bound(sqlite3_bind_int64(handle, n, x))
         case .blob(let b):
             return try b.withUnsafeBytes { p in
                 // A null pointer would bind NULL, not an empty blob.
-                sqlite3_bind_blob(handle, n, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), nil)
-                return try withBound(rest, from: n + 1, body)
+                try bound(sqlite3_bind_blob(handle, n, p.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(p.count), nil))
             }
         case .hash(let h):
-            return try h.withUnsafeBytes { p in
-                sqlite3_bind_blob(handle, n, p.baseAddress, Int32(p.count), nil)
-                return try withBound(rest, from: n + 1, body)
-            }
-        case .text(var t):
-            return try t.withUTF8 { p in
-                let start = UnsafeRawPointer(p.baseAddress) ?? UnsafeRawPointer(bitPattern: 1)!  // never read when empty
-                sqlite3_bind_text(handle, n, start.assumingMemoryBound(to: CChar.self), Int32(p.count), nil)
-                return try withBound(rest, from: n + 1, body)
-            }
+            return try h.withUnsafeBytes { p in try bound(sqlite3_bind_blob(handle, n, p.baseAddress, Int32(p.count), nil)) }
+        case .text(let t):
+            // Up to the first NUL, as GRDB binds strings: a value is looked up as it was stored.
+            return try t.withCString { c in try bound(sqlite3_bind_text(handle, n, c, -1, nil)) }
         }
     }
 
-    /// Binds `values`, runs `body`, then resets the statement and drops the bindings (which point
-    /// into memory that is only valid during the call).
-    private func run<R>(_ values: [FastValue], _ body: () throws -> R) rethrows -> R {
-        try withBound(values[...]) {
-            defer { sqlite3_reset(handle); sqlite3_clear_bindings(handle) }
-            return try body()
-        }
+    /// Resets the statement, binds `values`, runs `body`, then (also when binding or `body` fails)
+    /// resets it again and drops the bindings, which point into memory only valid during the call.
+    /// Neither reads the bound values.
+    private func run<R>(_ db: Database, _ values: [FastValue], _ body: () throws -> R) throws -> R {
+        sqlite3_reset(handle)
+        defer { sqlite3_reset(handle); sqlite3_clear_bindings(handle) }
+        return try withBound(db, values[...], body)
     }
 
     /// Runs a statement that returns no rows.
     func execute(_ db: Database, _ values: [FastValue]) throws {
-        let rc = run(values) { sqlite3_step(handle) }
+        let rc = try run(db, values) { sqlite3_step(handle) }
         guard rc == SQLITE_DONE else { throw fail(db, rc) }
     }
 
     /// Runs a query whose first column holds hashes and returns those that are 32 bytes long.
     func hashes(_ db: Database, _ values: [FastValue]) throws -> [Hash] {
-        try run(values) {
+        try run(db, values) {
             var out: [Hash] = []
             while true {
                 let rc = sqlite3_step(handle)
@@ -76,7 +72,7 @@ struct FastStatement {
 
     /// Runs a query whose rows are (integer, blob) and hands each to `row`, without copying the blob.
     func rows(_ db: Database, _ values: [FastValue], _ row: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
-        try run(values) {
+        try run(db, values) {
             while true {
                 let rc = sqlite3_step(handle)
                 if rc == SQLITE_DONE { return }
@@ -89,7 +85,7 @@ struct FastStatement {
 
     /// Runs a query and returns the first column of its first row as an integer, or nil if there is no row.
     func int(_ db: Database, _ values: [FastValue]) throws -> Int64? {
-        try run(values) {
+        try run(db, values) {
             let rc = sqlite3_step(handle)
             if rc == SQLITE_DONE { return nil }
             guard rc == SQLITE_ROW else { throw fail(db, rc) }

@@ -137,6 +137,10 @@ final class RemoteLedger {
             out += page
             next += UInt64(page.count)
         }
+        guard next == end else {
+            throw CLIError(code: CLIError.verification,
+                           message: "\(client.baseURL) sent \(out.count) of entries \(from)–\(end - 1), which its checkpoint of \(size) entries covers")
+        }
         guard let first = out.first, let last = out.last else { return out }
         // `client.entries` checked each page's indexes; the pages follow each other.
         guard last.index - first.index + 1 == UInt64(out.count) else {

@@ -272,6 +272,12 @@ struct MirrorCLITests {
             #expect(jm["findings"]?[0]?["expected"]?.stringValue?.hasPrefix("entries 1…1 in the tree of the source's checkpoint at size 4") == true, "\(m)")
             #expect(try await sb.entries(fresh)["size"]?.int == 1)
             expectError(try await sb.run(listing + [mixing.url]), 1, mentions: ["entries 1–3", "not included in its checkpoint of 4 entries"])
+            // Entries its checkpoint covers, left out of the listing.
+            let hiding = try Relay(route: { _ in honestPort }) { path, body in
+                path == "/api/v1/entries?from=1&count=3" ? Array(#"{"entries":[],"size":4}"#.utf8) : body
+            }
+            defer { hiding.stop() }
+            expectError(try await sb.run(listing + [hiding.url]), 1, mentions: ["sent 0 of entries 1–3, which its checkpoint of 4 entries covers"])
             // In one batch, nothing at all is written: not even the file. And a source that covers fewer
             // entries than its checkpoint does not answer as the API specifies.
             let none = sb.path("none.ledger")
