@@ -134,17 +134,29 @@ public enum RFC6962 {
 
     /// The ranges (as complete-subtree decompositions) whose hashes form the inclusion proof.
     static func inclusionSpans(index: UInt64, size: UInt64) -> [[NodeID]] {
-        // Walk from the root down to the leaf: range [lo, lo + n) holds the leaf at offset m.
-        var lo: UInt64 = 0, n = size, m = index
-        var topDown: [[NodeID]] = []
+        inclusionSubtrees(index: index, size: size).map { decomposition(start: $0.start, count: $0.count) }
+    }
+
+    /// A subtree of the RFC 9162 recursion, complete or at the right edge: leaves `start ..< start + count`.
+    struct Subtree: Hashable {
+        let start: UInt64
+        let count: UInt64
+    }
+
+    /// The subtrees whose hashes make up the inclusion proof of leaf `index` in a tree of `size`
+    /// leaves, in proof order (from the leaf up): RFC 9162 §2.1.3.1's PATH recursion.
+    static func inclusionSubtrees(index: UInt64, size: UInt64) -> [Subtree] {
+        // Walk from the root down to the leaf: range [lo, lo + n) holds the leaf.
+        var lo: UInt64 = 0, n = size
+        var topDown: [Subtree] = []
         while n > 1 {
             let k = largestPowerOfTwo(below: n)
-            if m < k {
-                topDown.append(decomposition(start: lo + k, count: n - k))  // right sibling range
+            if index < lo + k {
+                topDown.append(Subtree(start: lo + k, count: n - k))  // right sibling range
                 n = k
             } else {
-                topDown.append(decomposition(start: lo, count: k))          // left sibling: complete
-                lo += k; m -= k; n -= k
+                topDown.append(Subtree(start: lo, count: k))          // left sibling: complete
+                lo += k; n -= k
             }
         }
         return topDown.reversed()

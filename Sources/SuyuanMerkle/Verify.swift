@@ -66,12 +66,10 @@ extension RFC6962 {
         let end = from + count
         try verifyInclusion(leafHash: leafHashes[0], index: from, size: size, proof: firstProof, root: root)
         try verifyInclusion(leafHash: leafHashes[leafHashes.count - 1], index: end - 1, size: size, proof: lastProof, root: root)
-        // The hash each proof gives for each subtree it covers.
+        // The hash each proof gives for each subtree it covers (the checks above fixed their lengths).
         var known: [Subtree: Hash] = [:]
         for (index, proof) in [(from, firstProof), (end - 1, lastProof)] {
-            let subtrees = inclusionSubtrees(index: index, size: size)
-            guard proof.count == subtrees.count else { throw MerkleError.wrongProofSize(expected: subtrees.count, got: proof.count) }
-            for (t, h) in zip(subtrees, proof) {
+            for (t, h) in zip(inclusionSubtrees(index: index, size: size), proof) {
                 if let other = known.updateValue(h, forKey: t), other != h {
                     throw MerkleError.proofsDisagree(first: t.start, count: t.count)
                 }
@@ -92,31 +90,6 @@ extension RFC6962 {
         }
         let computed = try hash(0, size)
         guard computed == root else { throw MerkleError.rootMismatch(expected: root, computed: computed) }
-    }
-
-    /// A complete or right-edge subtree of the RFC 9162 recursion: leaves `start ..< start + count`.
-    struct Subtree: Hashable {
-        let start: UInt64
-        let count: UInt64
-    }
-
-    /// The subtrees whose hashes make up the inclusion proof of leaf `index` in a tree of `size`
-    /// leaves, in proof order (from the leaf up): RFC 9162 §2.1.3.1's PATH recursion.
-    static func inclusionSubtrees(index: UInt64, size: UInt64) -> [Subtree] {
-        var path: [Subtree] = []
-        var (start, n) = (UInt64(0), size)
-        while n > 1 {
-            let k = largestPowerOfTwo(below: n)
-            if index < start + k {
-                path.append(Subtree(start: start + k, count: n - k))
-                n = k
-            } else {
-                path.append(Subtree(start: start, count: k))
-                start += k
-                n -= k
-            }
-        }
-        return path.reversed()
     }
 
     // MARK: - Consistency (RFC 9162 §2.1.4.2)

@@ -155,11 +155,14 @@ var appendRate = 0.0
 /// handlers would: one verifies a batch while another holds the write transaction).
 /// Never signalled: finished submitter threads wait on it until the process exits.
 let parked = DispatchSemaphore(value: 0)
+/// A new SQLite ledger at `path` holding only its genesis.
+func newLedger(_ path: String) throws -> Ledger {
+    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
+    return try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: g)
+}
 /// Returns the rate and the CPU time per appended statement in microseconds.
 func appendAll(submitters: Int, name: String) throws -> (rate: Double, cpuMicros: Double) {
-    let store = try SQLiteLedgerStore(path: dir + "/ledger-\(name).db", create: true)
-    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
-    let ledger = try Ledger.create(in: store, genesis: g)
+    let ledger = try newLedger(dir + "/ledger-\(name).db")
     let batches = stride(from: 0, to: statements.count, by: batchSize).map { Array(statements[$0..<min($0 + batchSize, statements.count)]) }
     let t = now(), c = cpuNow()
     // Each submitter is a long-lived thread of its own, as a server's event-loop threads are. (Run as
@@ -207,9 +210,7 @@ do {
           + "cores busy: \(fmt(concurrent.cpuMicros * appendRate / 1e6)) of \(cores)")
     // The ledger's own cost: the same appends with the signatures checked beforehand (untimed), so
     // only chaining, the rules, the tree and the write transaction remain.
-    let store = try SQLiteLedgerStore(path: dir + "/ledger-prechecked.db", create: true)
-    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
-    let ledger = try Ledger.create(in: store, genesis: g)
+    let ledger = try newLedger(dir + "/ledger-prechecked.db")
     let prechecked = statements.map { try! ledger.precheck($0).get() }
     let t = now(), c = cpuNow()
     for b in stride(from: 0, to: prechecked.count, by: batchSize) {
@@ -224,9 +225,7 @@ do {
 
 do {
     let path = dir + "/proofs.db"
-    let store = try SQLiteLedgerStore(path: path, create: true)
-    let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
-    let ledger = try Ledger.create(in: store, genesis: g)
+    let ledger = try newLedger(path)
     let t = now()
     var appended = 1
     // Reuse the signed statements in chunks, re-signing new ones when more are needed.
