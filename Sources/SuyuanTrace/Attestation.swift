@@ -129,13 +129,25 @@ public struct Attestation: Equatable, Sendable {
         return try Attestation(credential: secured)
     }
 
+    /// Whether `id` is `urn:uuid:` and a UUID in the one form RFC 9562 writes (lowercase hex in groups
+    /// of 8-4-4-4-12), so an attestation has exactly one id to be looked up by.
+    static func isCanonicalID(_ id: String) -> Bool {
+        let u = Array(id.utf8)
+        guard u.count == 45, id.hasPrefix("urn:uuid:") else { return false }
+        return u[9...].enumerated().allSatisfy { i, c in
+            [8, 13, 18, 23].contains(i) ? c == UInt8(ascii: "-") : (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66)
+        }
+    }
+
     /// Parses a secured credential (shape only; the proof is checked by `verifyProof()`).
     public init(credential: JSONValue) throws(LedgerError) {
         guard let vc = credential.objectValue else { throw .malformed("an attestation credential must be a JSON object") }
         func bad(_ s: String) -> LedgerError { .malformed("attestation credential: \(s)") }
         guard vc["@context"]?.arrayValue?.first == Attestation.contexts[0] else { throw bad("@context must start with https://www.w3.org/ns/credentials/v2") }
         guard let types = vc["type"]?.arrayValue, types.contains("VerifiableCredential") else { throw bad("type must include VerifiableCredential") }
-        guard let id = vc["id"]?.stringValue, id.hasPrefix("urn:uuid:"), id.utf8.count == 45 else { throw bad("id must be a urn:uuid:…") }
+        guard let id = vc["id"]?.stringValue, Attestation.isCanonicalID(id) else {
+            throw bad("id must be urn:uuid: followed by a UUID in lowercase 8-4-4-4-12 hex form, e.g. urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88")
+        }
         guard let issuerDID = vc["issuer"]?.objectValue?["id"]?.stringValue ?? vc["issuer"]?.stringValue,
               let issuer = try? DIDKey.decode(issuerDID) else { throw bad("issuer must be an Ed25519 did:key") }
         guard let vf = vc["validFrom"]?.stringValue, let validFrom = Timestamp(parsing: vf) else { throw bad("validFrom must be an RFC 3339 UTC time") }

@@ -203,6 +203,27 @@ let scenarios: [Scenario] = [
         }
     }
 
+    @Test func attestationIDsMustBeLowercaseUUIDs() throws {
+        let b = try Bay()
+        guard case .object(var vc) = try b.world.attest(b.inspector, body: "HK-LAB").attestation.credential else { Issue.record("shape"); return }
+        for good in ["urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88", "urn:uuid:00000000-0000-0000-0000-000000000000"] {
+            vc["id"] = .string(good)
+            #expect(try Attestation(credential: .object(vc)).id == good)
+        }
+        for bad in ["urn:uuid:0F6F0B5E-0D6C-4D8E-9F7E-2A1D1C0B9A88", "urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a8g",
+                    "urn:uuid:0f6f0b5e0-d6c-4d8e-9f7e-2a1d1c0b9a88", "urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a8",
+                    "urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a8\u{0}", "urn:uuid:0f6f0b5e 0d6c-4d8e-9f7e-2a1d1c0b9a88",
+                    "URN:UUID:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88", "urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88x"] {
+            vc["id"] = .string(bad)
+            #expect {
+                try Attestation(credential: .object(vc))
+            } throws: { e in
+                guard case LedgerError.malformed(let m) = e else { return false }
+                return m.contains("id must be urn:uuid: followed by a UUID in lowercase 8-4-4-4-12 hex form")
+            }
+        }
+    }
+
     @Test func gdKeyCannotRegisterSuspendOrBindForAnHKLab() throws {
         let b = try Bay()
         func refused(_ kind: String, _ payload: JSONValue) {
