@@ -129,9 +129,12 @@ public struct Attestation: Equatable, Sendable {
         return try Attestation(credential: secured)
     }
 
+    /// What an attestation id must be, for error messages.
+    public static let idForm = "urn:uuid: followed by a UUID in lowercase 8-4-4-4-12 hex form, e.g. urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88"
+
     /// Whether `id` is `urn:uuid:` and a UUID in the one form RFC 9562 writes (lowercase hex in groups
     /// of 8-4-4-4-12), so an attestation has exactly one id to be looked up by.
-    static func isCanonicalID(_ id: String) -> Bool {
+    public static func isCanonicalID(_ id: String) -> Bool {
         let u = Array(id.utf8)
         guard u.count == 45, id.hasPrefix("urn:uuid:") else { return false }
         return u[9...].enumerated().allSatisfy { i, c in
@@ -145,9 +148,7 @@ public struct Attestation: Equatable, Sendable {
         func bad(_ s: String) -> LedgerError { .malformed("attestation credential: \(s)") }
         guard vc["@context"]?.arrayValue?.first == Attestation.contexts[0] else { throw bad("@context must start with https://www.w3.org/ns/credentials/v2") }
         guard let types = vc["type"]?.arrayValue, types.contains("VerifiableCredential") else { throw bad("type must include VerifiableCredential") }
-        guard let id = vc["id"]?.stringValue, Attestation.isCanonicalID(id) else {
-            throw bad("id must be urn:uuid: followed by a UUID in lowercase 8-4-4-4-12 hex form, e.g. urn:uuid:0f6f0b5e-0d6c-4d8e-9f7e-2a1d1c0b9a88")
-        }
+        guard let id = vc["id"]?.stringValue, Attestation.isCanonicalID(id) else { throw bad("id must be \(Attestation.idForm)") }
         guard let issuerDID = vc["issuer"]?.objectValue?["id"]?.stringValue ?? vc["issuer"]?.stringValue,
               let issuer = try? DIDKey.decode(issuerDID) else { throw bad("issuer must be an Ed25519 did:key") }
         guard let vf = vc["validFrom"]?.stringValue, let validFrom = Timestamp(parsing: vf) else { throw bad("validFrom must be an RFC 3339 UTC time") }
@@ -232,6 +233,7 @@ struct AttestationStatusPayload {
     init(_ p: JSONValue) throws(LedgerError) {
         let f = try Fields(p, "attestation.status payload", allowed: ["attestation", "status", "reason", "effective"])
         attestation = try f.string("attestation", maxLength: 64)
+        guard Attestation.isCanonicalID(attestation) else { throw .malformed("attestation.status payload field \"attestation\" must be \(Attestation.idForm)") }
         status = try f.oneOf("status", AttestationState.self)
         reason = try f.string("reason", maxLength: 1024)
         effective = try f.time("effective")

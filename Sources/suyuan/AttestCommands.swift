@@ -105,6 +105,7 @@ extension AttestCommand {
 
         func validate() throws {
             guard AttestationState(rawValue: status) != nil else { throw ValidationError("--status must be revoked, suspended or active") }
+            try validateAttestationID(attestation)
         }
 
         func execute() throws {
@@ -129,6 +130,7 @@ struct ExplainCommand: SuyuanCommand {
     @Flag(help: "Print the verdict and trust path as JSON.") var json = false
 
     func validate() throws {
+        try validateAttestationID(attestation)
         _ = try parseRegion(region, "--region")
         if let p = policy, LaterSuspensionPolicy(rawValue: p) == nil { throw ValidationError("--policy must be keep or invalidate") }
     }
@@ -151,4 +153,9 @@ struct ExplainCommand: SuyuanCommand {
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }
         if v.verdict != .recognised { throw ExitCode(CLIError.verification) }
     }
+}
+
+/// Refuses an `--attestation` that cannot be an attestation id, before anything is read or signed.
+func validateAttestationID(_ id: String) throws {
+    guard Attestation.isCanonicalID(id) else { throw ValidationError("--attestation \"\(id)\" must be \(Attestation.idForm)") }
 }

@@ -472,9 +472,13 @@ struct Attest {
                                           "--reason", "x"]), 1, mentions: ["not authorised"])
             expectUsageError(try await sb.run(["attest", "revoke", "--ledger", ledger, "--key", w.hkInspector.path, "--attestation", w.attestation,
                                                "--reason", "x", "--status", "deleted"]), mentions: ["--status"])
+            expectUsageError(try await sb.run(["attest", "revoke", "--ledger", ledger, "--key", w.hkInspector.path, "--attestation", w.attestation.uppercased(),
+                                               "--reason", "x"]), mentions: ["--attestation", "lowercase 8-4-4-4-12"])
             // explain: an attestation that is not in the ledger, a region that does not exist.
             expectError(try await sb.run(["explain", "--ledger", ledger, "--attestation", "urn:uuid:00000000-0000-4000-8000-000000000000", "--region", "GD"]),
                         66, mentions: ["no attestation urn:uuid:00000000-0000-4000-8000-000000000000"])
+            expectUsageError(try await sb.run(["explain", "--ledger", ledger, "--attestation", "urn:uuid:1", "--region", "GD"]),
+                             mentions: ["--attestation \"urn:uuid:1\" must be urn:uuid: followed by a UUID"])
             expectUsageError(try await sb.run(["explain", "--ledger", ledger, "--attestation", w.attestation, "--region", "SZ"]), mentions: ["--region", "SZ"])
             expectUsageError(try await sb.run(["explain", "--ledger", ledger, "--attestation", w.attestation, "--region", "GD", "--policy", "lenient"]),
                              mentions: ["--policy"])

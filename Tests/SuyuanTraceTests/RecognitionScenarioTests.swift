@@ -222,6 +222,16 @@ let scenarios: [Scenario] = [
                 return m.contains("id must be urn:uuid: followed by a UUID in lowercase 8-4-4-4-12 hex form")
             }
         }
+        // A status change names the attestation by the same form.
+        let size = try b.world.ledger.size()
+        #expect {
+            try b.world.append(TraceKind.attestationStatus, RegistryPayload.attestationStatus(
+                attestation: "urn:uuid:0F6F0B5E-0D6C-4D8E-9F7E-2A1D1C0B9A88", status: .revoked, reason: "x", effective: b.world.now), by: b.world.hk)
+        } throws: { e in
+            guard case LedgerError.malformed(let m) = e else { return false }
+            return m.contains("field \"attestation\" must be urn:uuid: followed by a UUID")
+        }
+        #expect(try b.world.ledger.size() == size)
     }
 
     @Test func gdKeyCannotRegisterSuspendOrBindForAnHKLab() throws {
