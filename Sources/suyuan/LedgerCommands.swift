@@ -213,14 +213,17 @@ struct EntriesCommand: SuyuanCommand {
     func execute() throws {
         let size: UInt64, entries: [StoredEntry], source: String
         if let remote = try ledger.remote() {
-            // Each entry is proved included in the server's checkpoint: one proof request per entry.
+            // The listed entries are proved included in the server's checkpoint (`Remote.entries`).
             size = remote.checkpoint.checkpoint.size
             entries = try remote.entries(from: from, count: min(count ?? 1000, 10_000))
             source = remote.client.baseURL
         } else {
             let store = try ledger.openStore()
             size = try store.tail().size
-            entries = try store.entries(from: from, count: min(count ?? 100_000, 100_000))
+            // Only entries below `size`, which never change: the listing and `size` stay one snapshot
+            // however many appends land between the two reads.
+            let below = Int(min(size - min(from, size), 100_000))
+            entries = try store.entries(from: from, count: min(count ?? 100_000, below))
             source = ledger.path
         }
         if json {
