@@ -108,7 +108,10 @@ struct LedgerRoutes: RouteGroup {
         }
         let ledger = env.ledger
         let (size, page) = try await env.blocking {
-            (try ledger.size(), try ledger.store.entries(from: from, count: Int(count)))
+            // Only entries below `size`, which never change: the page and `size` stay one snapshot
+            // however many appends land between the two reads.
+            let size = try ledger.size()
+            return (size, try ledger.store.entries(from: from, count: from < size ? Int(min(count, size - from)) : 0))
         }
         var items: [JSONValue] = []
         items.reserveCapacity(page.count)
