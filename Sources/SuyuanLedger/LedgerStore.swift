@@ -119,6 +119,13 @@ extension LedgerStore {
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }
 
+    /// The ledger's size and its entries `from`… (at most `count`), all below that size. Entries below
+    /// a size never change, so the two stay one snapshot however many appends land between the reads.
+    public func sizeAndEntries(from: UInt64, count: Int) throws -> (size: UInt64, entries: [StoredEntry]) {
+        let size = try tail().size
+        return (size, try entries(from: from, count: from < size ? Int(min(UInt64(max(count, 0)), size - from)) : 0))
+    }
+
     public func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
         try indexes(withTerm: term).filter { $0 >= from }.compactMap { try entry(at: $0) }
     }

@@ -107,12 +107,7 @@ struct LedgerRoutes: RouteGroup {
             throw APIError.badRequest("count must be between 1 and \(Self.maxEntriesPerPage), got \(count)")
         }
         let ledger = env.ledger
-        let (size, page) = try await env.blocking {
-            // Only entries below `size`, which never change: the page and `size` stay one snapshot
-            // however many appends land between the two reads.
-            let size = try ledger.size()
-            return (size, try ledger.store.entries(from: from, count: from < size ? Int(min(count, size - from)) : 0))
-        }
+        let (size, page) = try await env.blocking { try ledger.store.sizeAndEntries(from: from, count: Int(count)) }
         var items: [JSONValue] = []
         items.reserveCapacity(page.count)
         for e in page { items.append(try Self.entryJSON(e)) }

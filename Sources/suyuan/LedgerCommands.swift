@@ -218,12 +218,7 @@ struct EntriesCommand: SuyuanCommand {
             entries = try remote.entries(from: from, count: min(count ?? 1000, 10_000))
             source = remote.client.baseURL
         } else {
-            let store = try ledger.openStore()
-            size = try store.tail().size
-            // Only entries below `size`, which never change: the listing and `size` stay one snapshot
-            // however many appends land between the two reads.
-            let below = Int(min(size - min(from, size), 100_000))
-            entries = try store.entries(from: from, count: min(count ?? 100_000, below))
+            (size, entries) = try ledger.openStore().sizeAndEntries(from: from, count: min(count ?? 100_000, 100_000))
             source = ledger.path
         }
         if json {

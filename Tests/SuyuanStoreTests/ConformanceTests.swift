@@ -33,6 +33,9 @@ import SuyuanStore
         #expect(size == 36)
         let stored = try h.store.entries(from: 0, count: 1000)
         #expect(stored.count == 36)
+        let page = try h.store.sizeAndEntries(from: 30, count: 100)
+        #expect(page.size == 36 && page.entries.map(\.index) == Array(30..<36))
+        #expect(try h.store.sizeAndEntries(from: 36, count: 5).entries.isEmpty)
         var prev = Hash.zero
         var lastTime = Timestamp(nanoseconds: 0)
         for (i, s) in stored.enumerated() {
