@@ -154,6 +154,11 @@ public struct Entry: Sendable, Equatable {
         return Entry(index: index, prev: prev, recordedAt: recordedAt, signed: signed, bytes: bytes)
     }
 
+    /// Parses stored entries on all cores, in their order; throws the first that does not parse.
+    public static func parseAll(_ stored: [StoredEntry]) throws(LedgerError) -> [Entry] {
+        try Parallel.map(stored) { s in Result { () throws(LedgerError) in try Entry(parsing: s.bytes) } }.map { r throws(LedgerError) in try r.get() }
+    }
+
     /// An entry whose `bytes` the caller has shown to be its canonical encoding.
     private init(index: UInt64, prev: Hash, recordedAt: Timestamp, signed: SignedStatement, bytes: [UInt8]) {
         storage = Storage(index, prev, recordedAt, signed, bytes)

@@ -117,7 +117,10 @@ public final class Ledger: Sendable {
         }
         var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
         var committedState: (size: UInt64, state: (any LedgerState)?)?
-        let stored = try store.append { tx in
+        /// The entries of the batch at the transaction's tail. With `lookUp`, each statement is first
+        /// looked up in the ledger and refused as a duplicate if there; without, the store refuses the
+        /// whole append (`StatementAlreadyStored`) when one is.
+        func build(_ tx: any AppendTransaction, lookUp: Bool) throws -> [NewEntry] {
             let now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
             let nowText = now.millisecondString
             var next = tx.tail.size
@@ -135,9 +138,11 @@ public final class Ledger: Sendable {
                     try self.timeWindow.check(statement.time, recordedAt: now)
                     let h = s.statementHash
                     if let j = seen[h] { throw .duplicate(index: j) }
-                    let existing: UInt64?
-                    do { existing = try tx.index(of: s) } catch { throw .state("storage error: \(error)") }
-                    if let j = existing { throw .duplicate(index: j) }
+                    if lookUp {
+                        let existing: UInt64?
+                        do { existing = try tx.index(of: s) } catch { throw .state("storage error: \(error)") }
+                        if let j = existing { throw .duplicate(index: j) }
+                    }
                     try self.rules.rule(for: statement.kind).authorize(
                         statement, signer: key,
                         context: AppendContext(genesis: self.genesis, index: next, recordedAt: now, state: state, lookup: lookup))
@@ -157,6 +162,15 @@ public final class Ledger: Sendable {
             committedState = (next, state)
             return out
         }
+        let stored: [StoredEntry]
+        do {
+            // A repeated statement is rare: the store's unique index of statements finds it while
+            // writing, and only then is the batch built again, looking up each statement, so that
+            // just the repeated ones are refused.
+            stored = try store.append { tx in try build(tx, lookUp: false) }
+        } catch is StatementAlreadyStored {
+            stored = try store.append { tx in try build(tx, lookUp: true) }
+        }
         // Committed: the cached state may now advance.
         if let c = committedState { stateCache.withLock { if $0.size <= c.size { $0 = c } } }
         precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
@@ -170,8 +184,8 @@ public final class Ledger: Sendable {
         var (size, state) = stateCache.withLock { $0 }
         if state == nil || size > tx.tail.size { (size, state) = (0, type.init(genesis: genesis)) }
         if size < tx.tail.size {
-            for e in try tx.entries(withTerm: type.term, from: size) where e.index < tx.tail.size {
-                state!.apply(try Entry(parsing: e.bytes))
+            for e in try Entry.parseAll(try tx.entries(withTerm: type.term, from: size).filter { $0.index < tx.tail.size }) {
+                state!.apply(e)
             }
         }
         return state
@@ -186,9 +200,10 @@ public final class Ledger: Sendable {
         var (cached, state) = stateCache.withLock { $0 }
         if state == nil || cached > size { (cached, state) = (0, type.init(genesis: genesis)) }
         guard cached < size else { return state }
-        // Every entry below `size` is committed, and committed entries never change.
-        for e in try store.entries(withTerm: type.term, from: cached) where e.index < size {
-            state!.apply(try Entry(parsing: e.bytes))
+        // Every entry below `size` is committed, and committed entries never change. Parsed on all
+        // cores, applied in order.
+        for e in try Entry.parseAll(try store.entries(withTerm: type.term, from: cached).filter { $0.index < size }) {
+            state!.apply(e)
         }
         let caughtUp = (size: size, state: state)
         stateCache.withLock { if $0.size <= size { $0 = caughtUp } }

@@ -56,6 +56,16 @@ public struct NewEntry: Sendable {
     }
 }
 
+/// Thrown by `LedgerStore.append` when an entry to be written carries the same statement (the same
+/// statement bytes) as an entry already stored, or as one written before it in the same append.
+/// Nothing of that append is written.
+public struct StatementAlreadyStored: Error, Sendable {
+    /// The entry that was to be written, and the entry that already holds its statement.
+    public let index: UInt64, existing: UInt64
+
+    public init(index: UInt64, existing: UInt64) { self.index = index; self.existing = existing }
+}
+
 /// What a store offers the append pipeline while its write transaction is open.
 public protocol AppendTransaction {
     /// The current end of the ledger.
@@ -78,7 +88,8 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func entries(from index: UInt64, count: Int) throws -> [StoredEntry]
     /// Runs `build` inside one write transaction, serialised against every other writer (threads and
     /// processes), persists what it returns — entries numbered from `tail.size` on, in order — with
-    /// their Merkle nodes, and commits before returning. If `build` throws, nothing is written.
+    /// their Merkle nodes, and commits before returning. If `build` throws, nothing is written. An entry
+    /// whose statement is already stored is refused with `StatementAlreadyStored`, writing nothing.
     func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry]
     /// The newest stored checkpoint note (largest size), if any.
     func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])?

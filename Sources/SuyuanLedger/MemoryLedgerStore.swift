@@ -70,6 +70,7 @@ public final class MemoryLedgerStore: LedgerStore {
             for (k, n) in new.enumerated() {
                 let index = tail.size + UInt64(k)
                 guard n.entry.index == index else { throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected") }
+                if let j = copy.statements[n.entry.signed.statementHash] { throw StatementAlreadyStored(index: index, existing: j) }
                 let stored = StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash)
                 copy.entries.append(stored)
                 for (id, h) in copy.frontier.append(leafHash: n.leafHash) { copy.nodes[id] = h }

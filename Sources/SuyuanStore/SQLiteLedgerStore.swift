@@ -309,7 +309,8 @@ public final class SQLiteLedgerStore: LedgerStore {
             try db.inTransaction(.immediate) {
                 stored = []
                 let tail = try Self.readTail(db)
-                let new = try build(try Tx(tail: tail, db: db))
+                let tx = try Tx(tail: tail, db: db)
+                let new = try build(tx)
                 if new.isEmpty { return .commit }
                 var f = try self.loadFrontier(db, size: tail.size)
                 let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
@@ -320,10 +321,16 @@ public final class SQLiteLedgerStore: LedgerStore {
                     guard n.entry.index == index else {
                         throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
                     }
-                    try insertEntry.execute(db, [
-                        .int(Int64(index)), .hash(n.leafHash), .hash(n.entry.signed.statementHash),
-                        .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
-                    ])
+                    do {
+                        try insertEntry.execute(db, [
+                            .int(Int64(index)), .hash(n.leafHash), .hash(n.entry.signed.statementHash),
+                            .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
+                        ])
+                    } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+                        // The unique index of statements (time, hash) refused it.
+                        if let j = try tx.index(of: n.entry.signed) { throw StatementAlreadyStored(index: index, existing: j) }
+                        throw e
+                    }
                     for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
                     for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                         try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])

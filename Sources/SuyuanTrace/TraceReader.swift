@@ -25,9 +25,7 @@ public struct TraceReader: Sendable {
 
     /// The parsed entries indexed under `term`, in ledger order (parsed on all cores).
     public func entries(_ term: String) throws -> [Entry] {
-        try Parallel.map(try ledger.store.entries(withTerm: term)) { stored in
-            Result { () throws(LedgerError) in try Entry(parsing: stored.bytes) }
-        }.map { try $0.get() }
+        try Entry.parseAll(try ledger.store.entries(withTerm: term))
     }
 
     /// The attestation with `id` and its status changes, or nil.

@@ -358,23 +358,17 @@ struct Mirror {
     /// Writes verified entries at `index` in one transaction; a finding (nothing written) when one of
     /// them repeats a statement already in the replica. Throws when the replica changed meanwhile.
     private func commit(_ entries: [NewEntry], to store: SQLiteLedgerStore, at index: UInt64, prev: Hash) throws -> Finding? {
-        struct Repeated: Error { let finding: Finding }
         do {
             _ = try store.append { tx in
                 guard tx.tail.size == index, tx.tail.lastLeafHash == prev else {
                     throw CLIError(code: CLIError.busy, message: "\(path) changed while mirroring (another process wrote to it); run mirror again")
                 }
-                for n in entries {
-                    if let earlier = try tx.index(of: n.entry.signed) {
-                        throw Repeated(finding: Finding(index: n.entry.index, kind: "duplicate", expected: "a statement not already in the ledger",
-                                                        found: "the same statement as entry \(earlier)"))
-                    }
-                }
                 return entries
             }
             return nil
-        } catch let r as Repeated {
-            return r.finding
+        } catch let r as StatementAlreadyStored {
+            return Finding(index: r.index, kind: "duplicate", expected: "a statement not already in the ledger",
+                           found: "the same statement as entry \(r.existing)")
         }
     }
 

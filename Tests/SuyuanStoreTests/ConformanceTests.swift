@@ -122,6 +122,32 @@ import SuyuanStore
         #expect(try l.size() == 3)
     }
 
+    /// A statement already in the ledger, in a later batch, is refused alone: the store refuses the
+    /// whole write (`StatementAlreadyStored`, nothing written) and the ledger builds the batch again
+    /// without it.
+    @Test(arguments: StoreKind.allCases)
+    func aStatementAlreadyStoredIsRefusedByTheStoreAndAloneInABatch(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        let old = fx.notice(1, at: clock.current)
+        _ = try l.appendAll([old, fx.notice(2, at: clock.current)])
+        let before = try h.store.entries(from: 0, count: 100)
+        // The store itself: an entry carrying the stored statement again.
+        #expect {
+            _ = try h.store.append { tx in
+                [NewEntry(entry: Entry(index: tx.tail.size, prev: tx.tail.lastLeafHash, recordedAt: clock.current, signed: old))]
+            }
+        } throws: { e in (e as? StatementAlreadyStored).map { $0.index == 3 && $0.existing == 1 } ?? false }
+        #expect(try h.store.entries(from: 0, count: 100) == before)
+        // The ledger: the repeated statement is refused, the others around it are appended.
+        let results = try l.append([fx.notice(3, at: clock.current), old, fx.notice(4, at: clock.current)])
+        #expect(try results[0].get().index == 3)
+        #expect(throws: LedgerError.duplicate(index: 1)) { try results[1].get() }
+        #expect(try results[2].get().index == 4)
+        #expect(try l.size() == 5)
+        #expect(try h.store.entries(from: 0, count: 3) == before)
+    }
+
     /// Duplicates are found by statement bytes, even among many statements of the same millisecond.
     @Test(arguments: StoreKind.allCases)
     func duplicatesAmongStatementsOfTheSameTime(_ kind: StoreKind) throws {
