@@ -130,7 +130,7 @@ public final class Ledger: Sendable {
             out.reserveCapacity(batch.count)
             var state = try self.currentState(tx)
             let stateTerm = self.rules.stateType?.term
-            let lookup: (String) throws -> [Entry] = { term in try tx.entries(withTerm: term, from: 0).map { try Entry(parsing: $0.bytes) } }
+            let lookup: (String) throws -> [Entry] = { term in try Entry.parseAll(try tx.entries(withTerm: term, from: 0)) }
             for (i, s) in batch.enumerated() {
                 do throws(LedgerError) {
                     let key = try prechecked[i].get()
@@ -184,9 +184,7 @@ public final class Ledger: Sendable {
         var (size, state) = stateCache.withLock { $0 }
         if state == nil || size > tx.tail.size { (size, state) = (0, type.init(genesis: genesis)) }
         if size < tx.tail.size {
-            for e in try Entry.parseAll(try tx.entries(withTerm: type.term, from: size).filter { $0.index < tx.tail.size }) {
-                state!.apply(e)
-            }
+            state!.apply(all: try Entry.parseAll(try tx.entries(withTerm: type.term, from: size).filter { $0.index < tx.tail.size }))
         }
         return state
     }
@@ -202,9 +200,9 @@ public final class Ledger: Sendable {
         guard cached < size else { return state }
         // Every entry below `size` is committed, and committed entries never change. Parsed on all
         // cores, applied in order.
-        for e in try Entry.parseAll(try store.entries(withTerm: type.term, from: cached).filter { $0.index < size }) {
-            state!.apply(e)
-        }
+        let entries = try Entry.parseAll(try store.entries(withTerm: type.term, from: cached).filter { $0.index < size })
+        state!.apply(all: entries)
+        Parallel.releaseInBackground(entries)
         let caughtUp = (size: size, state: state)
         stateCache.withLock { if $0.size <= size { $0 = caughtUp } }
         return state

@@ -38,4 +38,10 @@ public enum Parallel {
             count = n
         }
     }
+
+    /// Releases `value` on a background thread: tearing down many parsed entries (each a tree of
+    /// small objects) takes tens of milliseconds that the caller, done with them, need not wait for.
+    public static func releaseInBackground(_ value: some Sendable) {
+        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(value) {} }
+    }
 }

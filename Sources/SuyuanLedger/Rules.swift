@@ -30,6 +30,15 @@ public protocol LedgerState: Sendable {
     init(genesis: Genesis)
     /// Folds in one accepted entry carrying `term`.
     mutating func apply(_ entry: Entry)
+    /// Folds in accepted entries carrying `term`, in order (a state may do the order-free part of the
+    /// work, such as parsing payloads, on all cores first).
+    mutating func apply(all entries: [Entry])
+}
+
+extension LedgerState {
+    public mutating func apply(all entries: [Entry]) {
+        for e in entries { apply(e) }
+    }
 }
 
 /// The rule for one statement kind: how its payload must look and who may sign it.

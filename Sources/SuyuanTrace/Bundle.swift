@@ -193,11 +193,9 @@ public enum ProductVerifier {
         }
         let v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
-        // The parsed entries are not part of the answer: they are released on another thread, since
-        // tearing down ten thousand of them takes tens of milliseconds the caller need not wait for.
-        let leftovers = (read, parsed, signed.take())
+        // The parsed entries are not part of the answer.
+        Parallel.releaseInBackground((read, parsed, signed.take()))
         read = [:]
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(leftovers) {} }
         return (v, ProductBundle(code: code, createdAt: now, material: material))
     }
 

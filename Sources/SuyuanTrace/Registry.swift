@@ -201,42 +201,63 @@ public struct Registry: LedgerState, Equatable {
     /// Folds in one registry entry. Entries that do not parse (only possible in a tampered ledger, which
     /// the audit reports) are skipped.
     public mutating func apply(_ entry: Entry) {
-        let s = entry.statement
-        do throws(LedgerError) {
-            switch s.kind {
-            case TraceKind.body:
-                let b = try BodyPayload(s.payload)
-                recordedAbout[.body(b.id), default: []].append(entry.index)
-                if bodies[b.id] == nil { bodies[b.id] = b.body(index: entry.index) }
-            case TraceKind.status:
-                let c = try StatusPayload(s.payload)
-                recordedAbout[.body(c.body), default: []].append(entry.index)
-                bodies[c.body]?.history.append(StatusChange(status: c.status, scope: c.scope, effective: c.effective, index: entry.index))
-            case TraceKind.keyBinding:
-                let b = try KeyBindingPayload(s.payload)
-                recordedAbout[.key(b.key), default: []].append(entry.index)
-                bindingsByKey[b.key, default: []].append(bindings.count)
-                bindings.append(KeyBinding(key: b.key, body: b.body, role: b.role, validity: b.validity, revoked: nil, index: entry.index))
-            case TraceKind.keyRevocation:
-                let r = try KeyRevocationPayload(s.payload)
-                recordedAbout[.key(r.key), default: []].append(entry.index)
-                let region = try genesis.regulatorRegion(of: s.signerKey())
-                for i in bindingsByKey[r.key] ?? [] where bindings[i].revoked == nil {
-                    // A revocation ends the key's bindings to bodies of the revoking regulator's region.
-                    if bodies[bindings[i].body]?.region == region { bindings[i].revoked = r.effective }
+        apply(Fact(entry), index: entry.index)
+    }
+
+    /// Folds in registry entries in order; their payloads are parsed on all cores first.
+    public mutating func apply(all entries: [Entry]) {
+        for (e, f) in zip(entries, Parallel.map(entries, Fact.init)) { apply(f, index: e.index) }
+    }
+
+    /// What one registry entry says, parsed from its payload alone (nil when it does not parse).
+    private enum Fact: Sendable {
+        case body(BodyPayload), status(StatusPayload), keyBinding(KeyBindingPayload)
+        case keyRevocation(KeyRevocationPayload, signer: PublicKey), agreement(AgreementPayload), policy(PolicyPayload)
+
+        init?(_ entry: Entry) {
+            let s = entry.statement
+            do throws(LedgerError) {
+                switch s.kind {
+                case TraceKind.body: self = .body(try BodyPayload(s.payload))
+                case TraceKind.status: self = .status(try StatusPayload(s.payload))
+                case TraceKind.keyBinding: self = .keyBinding(try KeyBindingPayload(s.payload))
+                case TraceKind.keyRevocation: self = .keyRevocation(try KeyRevocationPayload(s.payload), signer: try s.signerKey())
+                case TraceKind.agreement: self = .agreement(try AgreementPayload(s.payload))
+                case TraceKind.policy: self = .policy(try PolicyPayload(s.payload))
+                default: return nil
                 }
-            case TraceKind.agreement:
-                let a = try AgreementPayload(s.payload)
-                recordedAbout[.everyone, default: []].append(entry.index)
-                agreements.append(Agreement(region: a.region, acceptFrom: a.acceptFrom, scope: a.scope, validity: a.validity, index: entry.index))
-            case TraceKind.policy:
-                let p = try PolicyPayload(s.payload)
-                recordedAbout[.everyone, default: []].append(entry.index)
-                policies[p.region, default: []].append((p.effective, p.laterSuspension))
-                policies[p.region]!.sort { $0.effective < $1.effective }
-            default: break
+            } catch { return nil }
+        }
+    }
+
+    private mutating func apply(_ fact: Fact?, index: UInt64) {
+        switch fact {
+        case .body(let b):
+            recordedAbout[.body(b.id), default: []].append(index)
+            if bodies[b.id] == nil { bodies[b.id] = b.body(index: index) }
+        case .status(let c):
+            recordedAbout[.body(c.body), default: []].append(index)
+            bodies[c.body]?.history.append(StatusChange(status: c.status, scope: c.scope, effective: c.effective, index: index))
+        case .keyBinding(let b):
+            recordedAbout[.key(b.key), default: []].append(index)
+            bindingsByKey[b.key, default: []].append(bindings.count)
+            bindings.append(KeyBinding(key: b.key, body: b.body, role: b.role, validity: b.validity, revoked: nil, index: index))
+        case .keyRevocation(let r, let signer):
+            recordedAbout[.key(r.key), default: []].append(index)
+            guard let region = genesis.regulatorRegion(of: signer) else { return }
+            for i in bindingsByKey[r.key] ?? [] where bindings[i].revoked == nil {
+                // A revocation ends the key's bindings to bodies of the revoking regulator's region.
+                if bodies[bindings[i].body]?.region == region { bindings[i].revoked = r.effective }
             }
-        } catch {}
+        case .agreement(let a):
+            recordedAbout[.everyone, default: []].append(index)
+            agreements.append(Agreement(region: a.region, acceptFrom: a.acceptFrom, scope: a.scope, validity: a.validity, index: index))
+        case .policy(let p):
+            recordedAbout[.everyone, default: []].append(index)
+            policies[p.region, default: []].append((p.effective, p.laterSuspension))
+            policies[p.region]!.sort { $0.effective < $1.effective }
+        case nil: break
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public struct TraceReader: Sendable {
     /// whatever rule book the ledger was opened with.
     public func registry(replaying entries: [Entry]) -> Registry {
         var r = Registry(genesis: ledger.genesis)
-        for e in entries { r.apply(e) }
+        r.apply(all: entries)
         return r
     }
 

@@ -259,7 +259,7 @@ struct Mirror {
             let committed = store
             // The rules look up earlier entries by term: those committed, then those verified in this batch.
             let lookup: (String) throws -> [Entry] = { term in
-                (try committed?.entries(withTerm: term).map { try Entry(parsing: $0.bytes) } ?? []) + (pending.entries[term] ?? [])
+                (try committed.map { try Entry.parseAll(try $0.entries(withTerm: term)) } ?? []) + (pending.entries[term] ?? [])
             }
             for p in checked {
                 var findings = replay.check(p, lookup: lookup)

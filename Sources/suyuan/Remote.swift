@@ -107,7 +107,7 @@ final class RemoteLedger {
     /// The registry, replayed from its proved entries.
     func registry() throws -> Registry {
         var r = Registry(genesis: genesis)
-        for e in try entries(Registry.term) { r.apply(e) }
+        r.apply(all: try entries(Registry.term))
         return r
     }
 
