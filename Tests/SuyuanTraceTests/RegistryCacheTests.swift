@@ -35,6 +35,30 @@ import SuyuanTrace
         #expect(before.bodies["HK-LAB-2"] == nil)
     }
 
+    /// Folding registry entries all at once (payloads parsed on all cores first, as a replay does)
+    /// gives the same registry as folding them one by one (as the audit does), for every kind of fact.
+    @Test func foldingAllAtOnceEqualsFoldingOneByOne() throws {
+        let b = try Bay()
+        try b.world.append(TraceKind.keyRevocation, RegistryPayload.keyRevocation(key: b.inspector.publicKey, effective: time("2026-06-05")), by: b.world.hk)
+        try b.world.append(TraceKind.policy, RegistryPayload.policy(region: .GD, laterSuspension: .invalidate, effective: time("2026-01-01")), by: b.world.gd)
+        try b.world.append(TraceKind.status, RegistryPayload.status(body: "HK-LAB", status: .suspended, effective: time("2026-05-01")), by: b.world.hk)
+        let reader = TraceReader(ledger: b.world.ledger)
+        let entries = try reader.entries(Registry.term)
+        #expect(Set(entries.map(\.statement.kind)) == [TraceKind.body, TraceKind.status, TraceKind.keyBinding, TraceKind.keyRevocation,
+                                                       TraceKind.agreement, TraceKind.policy])
+        var oneByOne = Registry(genesis: b.world.ledger.genesis)
+        for e in entries { oneByOne.apply(e) }
+        var all = Registry(genesis: b.world.ledger.genesis)
+        all.apply(all: entries)
+        #expect(all == oneByOne)
+        #expect(all.bindings(of: b.inspector.publicKey).allSatisfy { $0.revoked != nil })
+        #expect(all.policy(of: .GD, at: time("2026-06-01")) == .invalidate)
+        let bodies = Set(all.bodies.keys), keys = Set(all.bindings.map(\.key))
+        #expect(all.entryIndexes(bodies: bodies, keys: keys) == oneByOne.entryIndexes(bodies: bodies, keys: keys))
+        #expect(all.entryIndexes(bodies: bodies, keys: keys) == entries.map(\.index))
+        #expect(all == (try reader.registry()))
+    }
+
     /// A bundle carries the registry entries about the bodies and keys its verdicts and signer names
     /// depend on, and every agreement and policy — not the facts about unrelated bodies and keys.
     @Test func aBundleCarriesTheRegistryEntriesItsVerdictsNeedAndNoOthers() throws {
