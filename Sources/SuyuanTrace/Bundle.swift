@@ -149,7 +149,7 @@ public enum ProductVerifier {
         // reads the proofs. `verify` below checks the rest.
         var read: [UInt64: Entry] = [:]
         let signed = BackgroundSignatures()
-        defer { _ = signed.result() }  // nothing outlives this call, even when it throws
+        defer { _ = signed.take() }  // nothing outlives this call, even when it throws
         let journey = try ProductJourney.build(code, source: { term in
             let entries = try reader.entries(term)
             let new = entries.filter { read.updateValue($0, forKey: $0.index) == nil }
@@ -171,7 +171,8 @@ public enum ProductVerifier {
         let proved = entries.keys.sorted()
         let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        var (cp, parsed, failures) = material.verify(trusting: keys, signed: signed.result())
+        let known = signed.take()
+        var (cp, parsed, failures) = material.verify(trusting: keys, signed: known)
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -194,7 +195,7 @@ public enum ProductVerifier {
         let v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         // The parsed entries are not part of the answer.
-        Parallel.releaseInBackground((read, parsed, signed.take()))
+        Parallel.releaseInBackground((read, parsed, known))
         read = [:]
         return (v, ProductBundle(code: code, createdAt: now, material: material))
     }
@@ -210,10 +211,8 @@ public enum ProductVerifier {
             queue.async { self.verified.merge(ProofMaterial.checkSignatures(entries)) { a, _ in a } }
         }
 
-        /// The entries whose signatures verified, once every batch given so far is checked.
-        func result() -> [UInt64: Entry] { queue.sync { verified } }
-
-        /// As `result()`, handing them over: this object holds them no longer.
+        /// The entries whose signatures verified, once every batch given so far is checked, handed over:
+        /// this object holds them no longer.
         func take() -> [UInt64: Entry] { queue.sync { defer { verified = [:] }; return verified } }
     }
 

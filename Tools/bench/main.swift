@@ -154,8 +154,6 @@ do {
 // MARK: (c) ledger append throughput
 
 var appendRate = 0.0
-/// Appends all statements in batches from `submitters` concurrent threads (as a server's request
-/// handlers would: one verifies a batch while another holds the write transaction).
 /// Never signalled: finished submitter threads wait on it until the process exits.
 let parked = DispatchSemaphore(value: 0)
 /// A new SQLite ledger at `path` holding only its genesis.
@@ -163,66 +161,69 @@ func newLedger(_ path: String) throws -> Ledger {
     let g = try Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: startTime).sign(with: op)
     return try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: g)
 }
-/// Returns the rate and the CPU time per appended statement in microseconds.
-func appendAll(submitters: Int, name: String) throws -> (rate: Double, cpuMicros: Double) {
+/// The statements in batches of `batchSize`.
+let batches = stride(from: 0, to: statements.count, by: batchSize).map { Array(statements[$0..<min($0 + batchSize, statements.count)]) }
+/// Appends every statement to a new ledger with `run` (which returns once all are appended) and
+/// returns the rate and the process CPU time per appended statement in microseconds.
+func timedAppend(_ name: String, _ run: (Ledger) -> Void) throws -> (rate: Double, cpuMicros: Double) {
     let ledger = try newLedger(dir + "/ledger-\(name).db")
-    let batches = stride(from: 0, to: statements.count, by: batchSize).map { Array(statements[$0..<min($0 + batchSize, statements.count)]) }
     let t = now(), c = cpuNow()
-    // Each submitter is a long-lived thread of its own, as a server's event-loop threads are. (Run as
-    // GCD workers inside `concurrentPerform`, each one's `Parallel.map` would get no helper threads.)
-    // The threads are parked, not ended, when done: on Linux, libdispatch crashes in
-    // `_dispatch_cache_cleanup` when a thread that ran `concurrentPerform` exits.
-    let done = DispatchSemaphore(value: 0)
-    for w in 0..<submitters {
-        Thread {
-            for b in stride(from: w, to: batches.count, by: submitters) { _ = try! ledger.appendAll(batches[b]) }
-            done.signal()
-            parked.wait()
-        }.start()
-    }
-    for _ in 0..<submitters { done.wait() }
+    run(ledger)
     let rate = Double(statements.count) / (now() - t)
     let cpu = (cpuNow() - c) / Double(statements.count) * 1e6
     let size = try ledger.size()
     precondition(size == UInt64(statements.count + 1))
     return (rate, cpu)
 }
+/// Appends all statements in batches from `submitters` concurrent threads, each checking a batch and
+/// then appending it (`Ledger.appendAll`).
+func appendAll(submitters: Int, name: String) throws -> (rate: Double, cpuMicros: Double) {
+    try timedAppend(name) { ledger in
+        // Each submitter is a long-lived thread of its own, as a server's event-loop threads are. (Run as
+        // GCD workers inside `concurrentPerform`, each one's `Parallel.map` would get no helper threads.)
+        // The threads are parked, not ended, when done: on Linux, libdispatch crashes in
+        // `_dispatch_cache_cleanup` when a thread that ran `concurrentPerform` exits.
+        let done = DispatchSemaphore(value: 0)
+        for w in 0..<submitters {
+            Thread {
+                for b in stride(from: w, to: batches.count, by: submitters) { _ = try! ledger.appendAll(batches[b]) }
+                done.signal()
+                parked.wait()
+            }.start()
+        }
+        for _ in 0..<submitters { done.wait() }
+    }
+}
 /// Appends all statements as the server does (`BatchWriter`): one thread prechecks batch after batch on
 /// all cores (signature, kind, payload shape; `Ledger.precheck`) while a single writer thread appends
 /// the checked batches (`Ledger.append(prechecked:)`), each in one transaction, as soon as the last
 /// commit ends. Checking runs up to two batches ahead, so it never waits for a commit.
-@MainActor func appendPipelined(name: String) throws -> (rate: Double, cpuMicros: Double) {
-    let ledger = try newLedger(dir + "/ledger-\(name).db")
-    let batches = stride(from: 0, to: statements.count, by: batchSize).map { Array(statements[$0..<min($0 + batchSize, statements.count)]) }
-    let slots = UnsafeMutableBufferPointer<[PrecheckedStatement]>.allocate(capacity: batches.count)
-    defer { slots.deallocate() }
-    nonisolated(unsafe) let checked = slots  // slot b: written by the checker before `ready`, read by the writer after it
-    let ready = DispatchSemaphore(value: 0), room = DispatchSemaphore(value: 2), done = DispatchSemaphore(value: 0)
-    let t = now(), c = cpuNow()
-    Thread {
-        for b in batches.indices {
-            room.wait()
-            (checked.baseAddress! + b).initialize(to: Parallel.map(batches[b]) { try! ledger.precheck($0).get() })
-            ready.signal()
-        }
-        parked.wait()
-    }.start()
-    Thread {
-        for b in batches.indices {
-            ready.wait()
-            let batch = (checked.baseAddress! + b).move()
-            room.signal()
-            for r in try! ledger.append(prechecked: batch) { _ = try! r.get() }
-        }
-        done.signal()
-        parked.wait()
-    }.start()
-    done.wait()
-    let rate = Double(statements.count) / (now() - t)
-    let cpu = (cpuNow() - c) / Double(statements.count) * 1e6
-    let size = try ledger.size()
-    precondition(size == UInt64(statements.count + 1))
-    return (rate, cpu)
+func appendPipelined(name: String) throws -> (rate: Double, cpuMicros: Double) {
+    try timedAppend(name) { ledger in
+        let slots = UnsafeMutableBufferPointer<[PrecheckedStatement]>.allocate(capacity: batches.count)
+        defer { slots.deallocate() }
+        nonisolated(unsafe) let checked = slots  // slot b: written by the checker before `ready`, read by the writer after it
+        let ready = DispatchSemaphore(value: 0), room = DispatchSemaphore(value: 2), done = DispatchSemaphore(value: 0)
+        Thread {
+            for b in batches.indices {
+                room.wait()
+                (checked.baseAddress! + b).initialize(to: Parallel.map(batches[b]) { try! ledger.precheck($0).get() })
+                ready.signal()
+            }
+            parked.wait()
+        }.start()
+        Thread {
+            for b in batches.indices {
+                ready.wait()
+                let batch = (checked.baseAddress! + b).move()
+                room.signal()
+                for r in try! ledger.append(prechecked: batch) { _ = try! r.get() }
+            }
+            done.signal()
+            parked.wait()
+        }.start()
+        done.wait()
+    }
 }
 /// How many times each way of appending concurrently (and (a) after each) is timed: both are judged by
 /// their best timing, so a slow moment of this shared machine counts against neither.
