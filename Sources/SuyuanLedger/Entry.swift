@@ -66,7 +66,7 @@ public struct Entry: Sendable, Equatable {
     public static let maxBytes = Statement.maxBytes + 1024
 
     /// Parses entry bytes strictly: canonical JCS, exactly the five fields, each well formed.
-    /// Does not verify the signature or the chain (see `LedgerVerifier`).
+    /// Does not verify the signature or the chain (the audit does).
     public init(parsing bytes: [UInt8]) throws(LedgerError) {
         guard bytes.count <= Entry.maxBytes else { throw .corrupt("entry is \(bytes.count) bytes, over the \(Entry.maxBytes)-byte limit") }
         if let e = Entry.parseCanonicalLayout(bytes) { self = e } else { self = try Entry.parseGeneral(bytes) }

@@ -110,30 +110,40 @@ public final class Ledger: Sendable {
     private func appendBatch(_ batch: [SignedStatement], atomic: Bool,
                              prechecked known: [Result<PublicKey, LedgerError>]? = nil) throws -> [Result<Appended, LedgerError>] {
         if batch.isEmpty { return [] }
-        // Stateless checks in parallel on every core: signature, kind, payload shape.
-        let prechecked = known ?? Parallel.map(batch) { s in self.precheck(s).map(\.key) }
-        if atomic, let (i, e) = prechecked.enumerated().lazy.compactMap({ i, r in r.failure.map { (i, $0) } }).first {
-            throw Ledger.positioned(e, i, batch.count)
-        }
+        // The stateless checks (signature, kind, payload shape) run on every core, part by part, ahead
+        // of the writing: the store writes one part's entries while the cores check the next part.
+        let checks = known == nil ? Parallel.Ahead(batch, parts: batch.count / Self.statementsPerPart) { [self] in precheck($0).map(\.key) } : nil
+        defer { checks?.stop() }
+        let parts = checks?.parts ?? [batch.indices]
         var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
         var committedState: (size: UInt64, state: (any LedgerState)?)?
-        /// The entries of the batch at the transaction's tail. With `lookUp`, each statement is first
-        /// looked up in the ledger and refused as a duplicate if there; without, the store refuses the
-        /// whole append (`StatementAlreadyStored`) when one is.
-        func build(_ tx: any AppendTransaction, lookUp: Bool) throws -> [NewEntry] {
-            let now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
-            let nowText = now.millisecondString
-            var next = tx.tail.size
-            var prev = tx.tail.lastLeafHash
-            var seen: [Hash: UInt64] = Dictionary(minimumCapacity: batch.count)
+        // Carried from part to part of one build.
+        var now = Timestamp(nanoseconds: 0), nowText = ""
+        var next: UInt64 = 0, prev = Hash.zero
+        var seen: [Hash: UInt64] = [:]
+        var state: (any LedgerState)?
+        let stateTerm = self.rules.stateType?.term
+        /// The entries of part `p` of the batch, following those of the parts before, at the
+        /// transaction's tail. With `lookUp`, each statement is first looked up in the ledger and
+        /// refused as a duplicate if there; without, the store refuses the whole append
+        /// (`StatementAlreadyStored`) when one is.
+        func build(_ tx: any AppendTransaction, lookUp: Bool, part p: Int) throws -> [NewEntry] {
+            if p == 0 {
+                now = Swift.max(self.clock(), tx.tail.lastRecordedAt ?? Timestamp(nanoseconds: 0)).truncatedToMilliseconds
+                nowText = now.millisecondString
+                (next, prev) = (tx.tail.size, tx.tail.lastLeafHash)
+                seen = Dictionary(minimumCapacity: batch.count)
+                state = try self.currentState(tx)
+            }
+            let range = parts[p], keys = known.map { Array($0[range]) } ?? checks!.part(p)
+            if atomic, let k = keys.firstIndex(where: { $0.failure != nil }) { throw Ledger.positioned(keys[k].failure!, range.lowerBound + k, batch.count) }
             var out: [NewEntry] = []
-            out.reserveCapacity(batch.count)
-            var state = try self.currentState(tx)
-            let stateTerm = self.rules.stateType?.term
+            out.reserveCapacity(range.count)
             let lookup: (String) throws -> [Entry] = { term in try Entry.parseAll(try tx.entries(withTerm: term, from: 0)) }
-            for (i, s) in batch.enumerated() {
+            for i in range {
+                let s = batch[i]
                 do throws(LedgerError) {
-                    let key = try prechecked[i].get()
+                    let key = try keys[i - range.lowerBound].get()
                     let statement = s.statement
                     try self.timeWindow.check(statement.time, recordedAt: now)
                     let h = s.statementHash
@@ -159,7 +169,7 @@ public final class Ledger: Sendable {
                     results[i] = .failure(error)
                 }
             }
-            committedState = (next, state)
+            if p == parts.count - 1 { committedState = (next, state) }
             return out
         }
         let stored: [StoredEntry]
@@ -167,15 +177,19 @@ public final class Ledger: Sendable {
             // A repeated statement is rare: the store's unique index of statements finds it while
             // writing, and only then is the batch built again, looking up each statement, so that
             // just the repeated ones are refused.
-            stored = try store.append { tx in try build(tx, lookUp: false) }
+            stored = try store.append(parts: parts.count) { tx, p in try build(tx, lookUp: false, part: p) }
         } catch is StatementAlreadyStored {
-            stored = try store.append { tx in try build(tx, lookUp: true) }
+            stored = try store.append(parts: parts.count) { tx, p in try build(tx, lookUp: true, part: p) }
         }
         // Committed: the cached state may now advance.
         if let c = committedState { stateCache.withLock { if $0.size <= c.size { $0 = c } } }
         precondition(stored.count == results.count(where: { if case .success = $0 { true } else { false } }))
         return results.map { $0! }
     }
+
+    /// How many statements of a batch are checked together while the part before is written: enough
+    /// for every core to share them, and a batch of thousands in a handful of parts.
+    public static let statementsPerPart = 256
 
     /// The derived state as of the transaction's tail: the cached state, caught up with any entries
     /// other writers (threads or processes) committed since.

@@ -91,6 +91,12 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     /// their Merkle nodes, and commits before returning. If `build` throws, nothing is written. An entry
     /// whose statement is already stored is refused with `StatementAlreadyStored`, writing nothing.
     func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry]
+    /// As `append(_:)`, with the entries built and written in `parts` parts inside the one
+    /// transaction: `build(tx, p)` returns the entries of part `p`, numbered on from those of part
+    /// `p − 1`. A store may write each part before building the next, so that a `build` waiting on
+    /// other threads (signature checks) overlaps the writing of the part before. If any part throws,
+    /// nothing is written.
+    func append(parts: Int, _ build: (any AppendTransaction, Int) throws -> [NewEntry]) throws -> [StoredEntry]
     /// The newest stored checkpoint note (largest size), if any.
     func latestCheckpoint() throws -> (size: UInt64, note: [UInt8])?
     /// Every stored checkpoint in increasing size.
@@ -143,4 +149,11 @@ extension LedgerStore {
 
     /// The entries indexed under `term`, in ledger order.
     public func entries(withTerm term: String) throws -> [StoredEntry] { try entries(withTerm: term, from: 0) }
+}
+
+extension LedgerStore {
+    /// Builds every part, then writes them together: for stores whose writing is too cheap to overlap.
+    public func append(parts: Int, _ build: (any AppendTransaction, Int) throws -> [NewEntry]) throws -> [StoredEntry] {
+        try append { tx in try (0..<parts).flatMap { try build(tx, $0) } }
+    }
 }

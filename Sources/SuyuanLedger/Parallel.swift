@@ -39,6 +39,42 @@ public enum Parallel {
         }
     }
 
+    /// Maps `items` part by part, in order, on a background thread (each part on all cores): a caller
+    /// that consumes the parts in order works on one part while the cores map the next ones.
+    public final class Ahead<U: Sendable>: Sendable {
+        /// The bounds of each part in the items.
+        public let parts: [Range<Int>]
+        private let results: Mutex<[[U]?]>
+        private let ready: [DispatchSemaphore]
+        private let stopped = Atomic<Bool>(false)
+
+        /// Starts mapping `items` in `partCount` parts of nearly equal size.
+        public init<T: Sendable>(_ items: [T], parts partCount: Int, _ transform: @escaping @Sendable (T) -> U) {
+            let n = Swift.max(1, Swift.min(partCount, items.count))
+            let parts = (0..<n).map { p in (p * items.count / n)..<((p + 1) * items.count / n) }
+            self.parts = parts
+            results = Mutex([[U]?](repeating: nil, count: n))
+            ready = parts.map { _ in DispatchSemaphore(value: 0) }
+            DispatchQueue.global(qos: .userInitiated).async { [self] in
+                for (p, r) in parts.enumerated() {
+                    let mapped = stopped.load(ordering: .relaxed) ? [] : Parallel.map(Array(items[r]), transform)
+                    results.withLock { $0[p] = mapped }
+                    ready[p].signal()
+                }
+            }
+        }
+
+        /// The mapped items of part `p`, waiting until they are ready.
+        public func part(_ p: Int) -> [U] {
+            ready[p].wait()
+            ready[p].signal()  // a part may be asked for again
+            return results.withLock { $0[p]! }
+        }
+
+        /// Maps no further part: for a caller that will not ask for the rest.
+        public func stop() { stopped.store(true, ordering: .relaxed) }
+    }
+
     /// Releases `value` on a background thread: tearing down many parsed entries (each a tree of
     /// small objects) takes tens of milliseconds that the caller, done with them, need not wait for.
     public static func releaseInBackground(_ value: some Sendable) {

@@ -301,6 +301,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
+        try append(parts: 1) { tx, _ in try build(tx) }
+    }
+
+    /// Each part is written as soon as it is built, in the one transaction.
+    public func append(parts: Int, _ build: (any AppendTransaction, Int) throws -> [NewEntry]) throws -> [StoredEntry] {
         try guarded { try pool.writeWithoutTransaction { db in
             // An acknowledged append must survive power loss, not only a crash: sync the WAL on commit.
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -310,32 +315,40 @@ public final class SQLiteLedgerStore: LedgerStore {
                 stored = []
                 let tail = try Self.readTail(db)
                 let tx = try Tx(tail: tail, db: db)
-                let new = try build(tx)
-                if new.isEmpty { return .commit }
-                var f = try self.loadFrontier(db, size: tail.size)
-                let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
-                let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
-                let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
-                for (k, n) in new.enumerated() {
-                    let index = tail.size + UInt64(k)
-                    guard n.entry.index == index else {
-                        throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
+                var f: MerkleFrontier?
+                var writes: (entry: FastStatement, node: FastStatement, term: FastStatement)?
+                var index = tail.size
+                for p in 0..<parts {
+                    let new = try build(tx, p)
+                    if new.isEmpty { continue }
+                    if f == nil {
+                        f = try self.loadFrontier(db, size: tail.size)
+                        writes = (try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)"),
+                                  try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)"),
+                                  try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)"))
                     }
-                    do {
-                        try insertEntry.execute(db, [
-                            .int(Int64(index)), .hash(n.leafHash), .hash(n.entry.signed.statementHash),
-                            .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
-                        ])
-                    } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
-                        // The unique index of statements (time, hash) refused it.
-                        if let j = try tx.index(of: n.entry.signed) { throw StatementAlreadyStored(index: index, existing: j) }
-                        throw e
+                    let (insertEntry, insertNode, insertTerm) = writes!
+                    for n in new {
+                        guard n.entry.index == index else {
+                            throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
+                        }
+                        do {
+                            try insertEntry.execute(db, [
+                                .int(Int64(index)), .hash(n.leafHash), .hash(n.entry.signed.statementHash),
+                                .int(n.entry.statement.time.milliseconds), .int(n.entry.recordedAt.milliseconds), .blob(n.entry.bytes),
+                            ])
+                        } catch let e as DatabaseError where e.resultCode == .SQLITE_CONSTRAINT {
+                            // The unique index of statements (time, hash) refused it.
+                            if let j = try tx.index(of: n.entry.signed) { throw StatementAlreadyStored(index: index, existing: j) }
+                            throw e
+                        }
+                        for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
+                        for (id, h) in f!.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
+                            try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
+                        }
+                        stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
+                        index += 1
                     }
-                    for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
-                    for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
-                        try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
-                    }
-                    stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
                 }
                 newFrontier = f
                 return .commit

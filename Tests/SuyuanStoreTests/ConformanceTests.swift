@@ -122,6 +122,89 @@ import SuyuanStore
         #expect(try l.size() == 3)
     }
 
+    /// A store writes an append given in parts as one: the parts' entries in order, numbered on from
+    /// part to part, and nothing at all when a later part throws.
+    @Test(arguments: StoreKind.allCases)
+    func anAppendInPartsIsOneTransaction(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        let before = try h.store.entries(from: 0, count: 100)
+        let statements = (1...6).map { fx.notice($0, at: clock.current) }
+        /// Entries for `statements[range]`, chained on from `prev`.
+        func entries(_ range: Range<Int>, from start: UInt64, prev: inout Hash) -> [NewEntry] {
+            range.enumerated().map { k, i in
+                let e = NewEntry(entry: Entry(index: start + UInt64(k), prev: prev, recordedAt: clock.current, signed: statements[i]))
+                prev = e.leafHash
+                return e
+            }
+        }
+        struct Refused: Error {}
+        var prev = Hash.zero
+        #expect(throws: Refused.self) {
+            _ = try h.store.append(parts: 3) { tx, p in
+                if p == 0 { prev = tx.tail.lastLeafHash; return entries(0..<2, from: tx.tail.size, prev: &prev) }
+                if p == 1 { return entries(2..<4, from: tx.tail.size + 2, prev: &prev) }
+                throw Refused()
+            }
+        }
+        #expect(try h.store.entries(from: 0, count: 100) == before)
+        let stored = try h.store.append(parts: 3) { tx, p in
+            if p == 0 { prev = tx.tail.lastLeafHash }
+            let range = [0..<2, 2..<2, 2..<6][p]  // an empty part in the middle
+            return entries(range, from: tx.tail.size + UInt64(range.lowerBound), prev: &prev)
+        }
+        #expect(stored.map(\.index) == Array(1...6))
+        #expect(try h.store.entries(from: 1, count: 10).map(\.bytes) == stored.map(\.bytes))
+        try expectChainAndTree(h, l)
+    }
+
+    /// Every stored entry chains to the one before, and the stored tree's root is the root of the
+    /// leaf hashes.
+    func expectChainAndTree(_ h: StoreHandle, _ l: Ledger) throws {
+        let stored = try h.store.entries(from: 0, count: 100_000)
+        var prev = Hash.zero
+        for s in stored {
+            let e = try Entry(parsing: s.bytes)
+            #expect(e.index == s.index && e.prev == prev && s.leafHash == e.leafHash)
+            prev = s.leafHash
+        }
+        #expect(try l.root(size: UInt64(stored.count)) == RFC6962.root(leafHashes: stored.map(\.leafHash)))
+    }
+
+    /// A batch of several parts (checked on the cores while the part before is written) gives the
+    /// same per-statement results, and an atomic one refused in its last part appends nothing.
+    @Test(arguments: StoreKind.allCases)
+    func batchesOfSeveralParts(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        let n = 3 * Ledger.statementsPerPart + 5
+        var batch = (0..<n).map { fx.notice($0, at: clock.current) }
+        let good = batch[n - 2]
+        var sig = good.signature
+        sig[3] ^= 1
+        batch[n - 2] = try SignedStatement(canonical: good.canonical, signature: sig)  // in the last part
+        batch[Ledger.statementsPerPart + 1] = fx.notice(9_999, by: fx.stranger, at: clock.current)  // in the second
+        batch[2 * Ledger.statementsPerPart + 7] = batch[4]  // a repeat, in the third
+        #expect {
+            _ = try l.appendAll(batch)
+        } throws: { e in "\(e)".contains("statement \(Ledger.statementsPerPart + 2) of \(n)") }
+        #expect(try l.size() == 1)
+        let results = try l.append(batch)
+        var expected: UInt64 = 1
+        for (i, r) in results.enumerated() {
+            switch i {
+            case n - 2: #expect(throws: LedgerError.self) { try r.get() }
+            case Ledger.statementsPerPart + 1: #expect(throws: LedgerError.self) { try r.get() }
+            case 2 * Ledger.statementsPerPart + 7: #expect(throws: LedgerError.duplicate(index: 5)) { try r.get() }
+            default:
+                #expect(try r.get().index == expected)
+                expected += 1
+            }
+        }
+        #expect(try l.size() == UInt64(n - 3 + 1))
+        try expectChainAndTree(h, l)
+    }
+
     /// A statement already in the ledger, in a later batch, is refused alone: the store refuses the
     /// whole write (`StatementAlreadyStored`, nothing written) and the ledger builds the batch again
     /// without it.
