@@ -10,6 +10,61 @@ extension RFC6962 {
         guard computed == root else { throw MerkleError.rootMismatch(expected: root, computed: computed) }
     }
 
+    /// Verifies many inclusion proofs against one root: for each leaf, nil when its proof verifies,
+    /// else the error `verifyInclusion` throws for it. The answer is the same as `verifyInclusion`'s,
+    /// leaf by leaf, but the upper parts of the paths that the proofs share are hashed once: the leaves
+    /// are walked down the tree in index order (as `inclusionProofs` builds the proofs); each subtree
+    /// holding some of them is hashed once, from its halves — a half with none of the leaves is the
+    /// sibling their proofs give, and every proof element must equal the hash of the subtree it stands
+    /// for. Then every proof hashes up its path to the walk's root, so a root equal to `root` verifies
+    /// them all. On any disagreement each leaf is checked alone, to say which fail.
+    public static func verifyInclusions(_ leaves: [(index: UInt64, leafHash: Hash, proof: [Hash])], size: UInt64, root: Hash) -> [(any Error)?] {
+        func oneByOne() -> [(any Error)?] {
+            leaves.map { l in
+                do {
+                    try verifyInclusion(leafHash: l.leafHash, index: l.index, size: size, proof: l.proof, root: root)
+                    return nil
+                } catch { return error }
+            }
+        }
+        let order = leaves.indices.sorted { leaves[$0].index < leaves[$1].index }
+        // Each leaf once, inside the tree, with a proof of its path's length.
+        for (a, b) in zip(order, order.dropFirst()) where leaves[a].index == leaves[b].index { return oneByOne() }
+        guard let last = order.last, leaves[last].index < size,
+              leaves.allSatisfy({ $0.proof.count == inclusionProofSize(index: $0.index, size: size) }) else { return oneByOne() }
+        /// The position in `order` of the first leaf at or past `boundary`, within `t`.
+        func split(_ t: Range<Int>, at boundary: UInt64) -> Int {
+            var (lo, hi) = (t.lowerBound, t.upperBound)
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if leaves[order[mid]].index < boundary { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
+        }
+        /// The proof element of the leaves in `t` for the split at `depth` (0 at the root): the
+        /// sibling subtree's hash, which they must all give alike.
+        func sibling(_ t: Range<Int>, depth: Int) -> Hash? {
+            func given(_ j: Int) -> Hash { let p = leaves[order[j]].proof; return p[p.count - 1 - depth] }
+            let first = given(t.lowerBound)
+            for j in t.dropFirst() where given(j) != first { return nil }
+            return first
+        }
+        /// The hash of the subtree of leaves `lo ..< lo + n`, which holds the leaves `t` (at least one).
+        func walk(_ lo: UInt64, _ n: UInt64, _ t: Range<Int>, depth: Int) -> Hash? {
+            if n == 1 { return leaves[order[t.lowerBound]].leafHash }
+            let k = largestPowerOfTwo(below: n)
+            let s = split(t, at: lo + k)
+            let (l, r) = (t.lowerBound..<s, s..<t.upperBound)
+            guard let left = l.isEmpty ? sibling(r, depth: depth) : walk(lo, k, l, depth: depth + 1),
+                  let right = r.isEmpty ? sibling(l, depth: depth) : walk(lo + k, n - k, r, depth: depth + 1),
+                  l.isEmpty || sibling(l, depth: depth) == right, r.isEmpty || sibling(r, depth: depth) == left else { return nil }
+            return nodeHash(left, right)
+        }
+        if order.isEmpty { return [] }
+        guard walk(0, size, order.indices, depth: 0) == root else { return oneByOne() }
+        return leaves.map { _ in nil }
+    }
+
     /// The root that an inclusion proof implies (RFC 9162 §2.1.3.2 steps 1–4), after checking that the
     /// proof has exactly the length that `index` and `size` determine.
     public static func rootFromInclusionProof(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]) throws -> Hash {

@@ -171,8 +171,9 @@ public enum ProductVerifier {
         let proved = entries.keys.sorted()
         let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
         let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        let known = signed.take()
-        var (cp, parsed, failures) = material.verify(trusting: keys, signed: known)
+        // The signatures checked in the background are taken once the inclusion proofs are checked.
+        var known: [UInt64: Entry] = [:]
+        var (cp, parsed, failures) = material.verify(trusting: keys, signedAfterInclusion: { known = signed.take(); return known })
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }

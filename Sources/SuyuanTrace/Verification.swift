@@ -72,26 +72,34 @@ public struct ProofMaterial: Sendable {
     /// sentence. `signed` may hold entries the caller parsed from these very bytes and whose
     /// signatures it checked (`checkSignatures`): those are not parsed or checked again.
     public func verify(trusting trusted: [VerifierKey], signed known: [UInt64: Entry] = [:]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+        verify(trusting: trusted, signedAfterInclusion: { known })
+    }
+
+    /// As `verify(trusting:signed:)`, asking for the entries already checked only once the inclusion
+    /// proofs are checked: a caller checking signatures on other threads overlaps them with that.
+    public func verify(trusting trusted: [VerifierKey], signedAfterInclusion: () -> [UInt64: Entry]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
         var failures: [String] = []
         var parsed: [UInt64: Entry] = [:]
         let cp: VerifiedCheckpoint
         do { cp = try Checkpoint.verify(checkpoint, trusting: trusted) } catch {
             return (nil, [:], ["the checkpoint does not verify with the trusted key(s) \(trusted.map(\.description).joined(separator: ", ")): \(error)"])
         }
-        // Each entry is checked on its own (inclusion, canonical form, signature): on all cores.
         let size = cp.checkpoint.size, root = cp.checkpoint.root
         let items = entries.sorted(by: { $0.key < $1.key }).map { (index: $0.key, bytes: $0.value, proof: proofs[$0.key] ?? []) }
+        // The inclusion proofs, all at once (their shared upper paths hashed once).
+        let covered = items.filter { $0.index < size }
+        let leafHashes = Parallel.map(covered) { RFC6962.leafHash($0.bytes) }
+        let inclusion = RFC6962.verifyInclusions(zip(covered, leafHashes).map { ($0.index, $1, $0.proof) }, size: size, root: root)
+        let notIncluded = Dictionary(uniqueKeysWithValues: zip(covered, inclusion).compactMap { item, error in error.map { (item.index, "\($0)") } })
+        let known = signedAfterInclusion()
+        // Then each entry on its own (canonical form, signature): on all cores.
         let signers = SignerKeyCache()
         let checked = Parallel.map(items) { item -> (entry: Entry?, failure: String?) in
             let i = item.index
             guard i < size else {
                 return (nil, "entry \(i) is not covered by the checkpoint (size \(size)); sign a new checkpoint")
             }
-            do {
-                try RFC6962.verifyInclusion(leafHash: RFC6962.leafHash(item.bytes), index: i, size: size, proof: item.proof, root: root)
-            } catch {
-                return (nil, "entry \(i) is not included in the checkpoint of size \(size): \(error)")
-            }
+            if let error = notIncluded[i] { return (nil, "entry \(i) is not included in the checkpoint of size \(size): \(error)") }
             if let k = known[i], k.index == i, k.bytes == item.bytes { return (k, nil) }
             do {
                 let e = try Entry(parsing: item.bytes)

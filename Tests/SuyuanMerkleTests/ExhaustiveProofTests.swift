@@ -40,6 +40,58 @@ import Testing
         #expect(compared > 1000)
     }
 
+    /// Many proofs verified at once say, leaf by leaf, what each proof verified alone says: for every
+    /// tree of 1...64 leaves and a spread of leaf sets, the sound proofs all verify; a flipped bit in
+    /// one proof element (low, middle and top of its path), a wrong leaf hash, a proof one element
+    /// short or long, a leaf past the tree, a repeated leaf and a wrong root each fail exactly the
+    /// leaves that fail alone, with the same error.
+    @Test func manyProofsVerifiedAtOnceAgreeWithEachAlone() throws {
+        typealias Leaf = (index: UInt64, leafHash: Hash, proof: [Hash])
+        func alone(_ leaves: [Leaf], _ size: UInt64, _ root: Hash) -> [String?] {
+            leaves.map { l in
+                do { try RFC6962.verifyInclusion(leafHash: l.leafHash, index: l.index, size: size, proof: l.proof, root: root); return nil }
+                catch { return "\(error)" }
+            }
+        }
+        var cases = 0, failing = 0
+        for n in 1...Self.maxSize {
+            let size = UInt64(n), root = Self.roots[n]
+            let reader = BoundedReader(nodes: Self.nodes, size: size)
+            let masks: [UInt64] = n <= 6 ? Array(1..<(1 << UInt64(n))) : [1, 1 << UInt64(n - 1), 0x5555_5555_5555_5555, 0x0123_4567_89AB_CDEF, UInt64.max]
+            for mask in masks {
+                let set = (0..<size).filter { mask & (1 << $0) != 0 }
+                if set.isEmpty { continue }
+                let proofs = try RFC6962.inclusionProofs(indexes: set, size: size, reader: reader)
+                let sound: [Leaf] = zip(set, proofs).map { ($0, Self.leafHashes[Int($0)], $1) }.reversed()  // any order
+                var variants: [(String, [Leaf], UInt64, Hash)] = [("sound", sound, size, root)]
+                let j = (n * 7 + Int(mask % 13)) % sound.count
+                for at in Set([0, sound[j].proof.count / 2, sound[j].proof.count - 1]) where !sound[j].proof.isEmpty {
+                    var v = sound
+                    v[j].proof[at] = Hash(bytes: v[j].proof[at].bytes.enumerated().map { $0 == 31 ? $1 ^ 0x80 : $1 })!
+                    variants.append(("bit flipped in element \(at)", v, size, root))
+                }
+                var v = sound
+                v[j].leafHash = Self.leafHashes[(Int(v[j].index) + 1) % Self.maxSize]
+                variants.append(("wrong leaf hash", v, size, root))
+                v = sound; v[j].proof.append(root); variants.append(("one element long", v, size, root))
+                if !sound[j].proof.isEmpty { v = sound; v[j].proof.removeLast(); variants.append(("one element short", v, size, root)) }
+                v = sound; v[j].index = size; variants.append(("past the tree", v, size, root))
+                if sound.count > 1 { v = sound; v[0] = v[1]; variants.append(("a repeat", v, size, root)) }
+                variants.append(("wrong root", sound, size, Self.roots[n - 1]))
+                for (what, leaves, size, root) in variants {
+                    let expected = alone(leaves, size, root)
+                    let batch = RFC6962.verifyInclusions(leaves, size: size, root: root).map { $0.map { "\($0)" } }
+                    #expect(batch == expected, "n=\(n) mask=\(String(mask, radix: 16)) \(what)")
+                    if what == "sound" { #expect(expected.allSatisfy { $0 == nil }) } else if what != "a repeat" { #expect(expected[j] != nil, "\(what)") }
+                    cases += 1
+                    failing += expected.count { $0 != nil }
+                }
+            }
+        }
+        #expect(cases > 1000 && failing > 1000)
+        #expect(RFC6962.verifyInclusions([], size: 5, root: Self.roots[5]).isEmpty)
+    }
+
     @Test func inclusionProofsForEveryIndex() throws {
         let t = Tally()
         for n in 1...Self.maxSize {
