@@ -77,7 +77,23 @@ public enum Parallel {
 
     /// Releases `value` on a background thread: tearing down many parsed entries (each a tree of
     /// small objects) takes tens of milliseconds that the caller, done with them, need not wait for.
+    /// After `keepReleasesUntilExit()`, keeps it instead.
     public static func releaseInBackground(_ value: some Sendable) {
+        if keepingUntilExit.load(ordering: .relaxed) {
+            kept.withLock { $0.append(value) }
+            return
+        }
         DispatchQueue.global(qos: .utility).async { withExtendedLifetime(value) {} }
     }
+
+    /// For a process that exits once its one task is done (a command-line verification): what is
+    /// given to `releaseInBackground` from now on is kept, not torn down object by object on a core
+    /// the task could use; the exit reclaims it all at once.
+    public static func keepReleasesUntilExit() { keepingUntilExit.store(true, ordering: .relaxed) }
+
+    /// Tests only: releases are released again (the kept ones stay kept).
+    static func stopKeeping() { keepingUntilExit.store(false, ordering: .relaxed) }
+
+    private static let keepingUntilExit = Atomic<Bool>(false)
+    private static let kept = Mutex<[any Sendable]>([])
 }

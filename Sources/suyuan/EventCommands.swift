@@ -179,6 +179,8 @@ struct VerifyCommand: SuyuanCommand {
     }
 
     func execute() throws {
+        // One verification, then the process exits: the entries it parsed need not be torn down.
+        Parallel.keepReleasesUntilExit()
         let keys = try trust.map { try Keys.resolve($0) }
         let regions = try region.map { [try parseRegion($0, "--region")] } ?? Region.allCases
         let pol = policy.flatMap(LaterSuspensionPolicy.init(rawValue:))
@@ -217,6 +219,7 @@ struct VerifyCommand: SuyuanCommand {
             if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
         }
         if json { IO.printJSON(v.json) } else { IO.print(v.text) }
+        Parallel.releaseInBackground((v, made))
         if !v.verified { throw ExitCode(CLIError.verification) }
     }
 }

@@ -20,4 +20,43 @@ import Testing
             #expect(calls.load(ordering: .relaxed) == n)
         }
     }
+
+    /// `Ahead` maps every part, in order, to what a plain map gives, whether the parts are asked for
+    /// in order, again, or not at all after `stop`.
+    @Test func aheadMapsEveryPartInOrder() {
+        for (n, parts) in [(1, 4), (10, 1), (1_000, 3), (1_000, 8), (5, 5)] {
+            let items = Array(0..<n)
+            let ahead = Parallel.Ahead(items, parts: parts) { $0 * 3 }
+            #expect(ahead.parts.count == min(parts, n))
+            #expect(ahead.parts.first?.lowerBound == 0 && ahead.parts.last?.upperBound == n)
+            #expect(zip(ahead.parts, ahead.parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
+            let mapped = ahead.parts.indices.flatMap { ahead.part($0) }
+            #expect(mapped == items.map { $0 * 3 })
+            #expect(ahead.part(0) == Array(items[ahead.parts[0]].map { $0 * 3 }))  // asked for again
+        }
+        let stopped = Parallel.Ahead(Array(0..<1_000), parts: 8) { $0 }
+        stopped.stop()
+        _ = stopped.part(7)  // every part is still answered (the unmapped ones empty): no wait forever
+    }
+
+    /// After `keepReleasesUntilExit`, what is given to `releaseInBackground` is not torn down.
+    @Test func releasesAreKeptUntilExitOnceAsked() async throws {
+        final class Counted: Sendable {
+            let count = Mutex(0)
+        }
+        final class Probe: Sendable {
+            let counter: Counted
+            init(_ c: Counted) { counter = c }
+            deinit { counter.count.withLock { $0 += 1 } }
+        }
+        let counter = Counted()
+        Parallel.releaseInBackground(Probe(counter))
+        for _ in 0..<500 where counter.count.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(counter.count.withLock { $0 } == 1)
+        Parallel.keepReleasesUntilExit()
+        defer { Parallel.stopKeeping() }
+        Parallel.releaseInBackground(Probe(counter))
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(counter.count.withLock { $0 } == 1)
+    }
 }
