@@ -149,9 +149,7 @@ extension LedgerStore {
 
     /// The entries indexed under `term`, in ledger order.
     public func entries(withTerm term: String) throws -> [StoredEntry] { try entries(withTerm: term, from: 0) }
-}
 
-extension LedgerStore {
     /// Builds every part, then writes them together: for stores whose writing is too cheap to overlap.
     public func append(parts: Int, _ build: (any AppendTransaction, Int) throws -> [NewEntry]) throws -> [StoredEntry] {
         try append { tx in try (0..<parts).flatMap { try build(tx, $0) } }
