@@ -315,20 +315,13 @@ public final class SQLiteLedgerStore: LedgerStore {
                 stored = []
                 let tail = try Self.readTail(db)
                 let tx = try Tx(tail: tail, db: db)
-                var f: MerkleFrontier?
-                var writes: (entry: FastStatement, node: FastStatement, term: FastStatement)?
+                var f = try self.loadFrontier(db, size: tail.size)
+                let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
+                let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
+                let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
                 var index = tail.size
                 for p in 0..<parts {
-                    let new = try build(tx, p)
-                    if new.isEmpty { continue }
-                    if f == nil {
-                        f = try self.loadFrontier(db, size: tail.size)
-                        writes = (try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)"),
-                                  try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)"),
-                                  try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)"))
-                    }
-                    let (insertEntry, insertNode, insertTerm) = writes!
-                    for n in new {
+                    for n in try build(tx, p) {
                         guard n.entry.index == index else {
                             throw LedgerError.state("append built entry \(n.entry.index) where \(index) was expected")
                         }
@@ -343,7 +336,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                             throw e
                         }
                         for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
-                        for (id, h) in f!.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
+                        for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                             try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
                         }
                         stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
