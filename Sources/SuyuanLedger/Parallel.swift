@@ -41,26 +41,31 @@ public enum Parallel {
 
     /// Maps `items` part by part, in order, on a background thread (each part on all cores): a caller
     /// that consumes the parts in order works on one part while the cores map the next ones.
-    public final class Ahead<U: Sendable>: Sendable {
+    public final class Ahead<T: Sendable, U: Sendable>: Sendable {
         /// The bounds of each part in the items.
         public let parts: [Range<Int>]
         private let results: Mutex<[[U]?]>
         private let ready: [DispatchSemaphore]
-        private let stopped = Atomic<Bool>(false)
+        /// Nil once stopped or done: the background work then holds nothing of the caller's.
+        private let transform: Mutex<(@Sendable (T) -> U)?>
+        private let finished = DispatchSemaphore(value: 0)
 
         /// Starts mapping `items` in `partCount` parts of nearly equal size.
-        public init<T: Sendable>(_ items: [T], parts partCount: Int, _ transform: @escaping @Sendable (T) -> U) {
+        public init(_ items: [T], parts partCount: Int, _ transform: @escaping @Sendable (T) -> U) {
             let n = Swift.max(1, Swift.min(partCount, items.count))
             let parts = (0..<n).map { p in (p * items.count / n)..<((p + 1) * items.count / n) }
             self.parts = parts
             results = Mutex([[U]?](repeating: nil, count: n))
             ready = parts.map { _ in DispatchSemaphore(value: 0) }
+            self.transform = Mutex(transform)
             DispatchQueue.global(qos: .userInitiated).async { [self] in
                 for (p, r) in parts.enumerated() {
-                    let mapped = stopped.load(ordering: .relaxed) ? [] : Parallel.map(Array(items[r]), transform)
+                    let mapped = self.transform.withLock { $0 }.map { Parallel.map(Array(items[r]), $0) } ?? []
                     results.withLock { $0[p] = mapped }
                     ready[p].signal()
                 }
+                self.transform.withLock { $0 = nil }
+                finished.signal()
             }
         }
 
@@ -71,8 +76,14 @@ public enum Parallel {
             return results.withLock { $0[p]! }
         }
 
-        /// Maps no further part: for a caller that will not ask for the rest.
-        public func stop() { stopped.store(true, ordering: .relaxed) }
+        /// Maps no further part (those not mapped yet are empty) and returns once the background work
+        /// has ended: the transform, and whatever it holds (a ledger and its open file), is released
+        /// by then, so a process may exit right after.
+        public func stop() {
+            transform.withLock { $0 = nil }
+            finished.wait()
+            finished.signal()
+        }
     }
 
     /// Releases `value` on a background thread: tearing down many parsed entries (each a tree of

@@ -39,6 +39,26 @@ import Testing
         _ = stopped.part(7)  // every part is still answered (the unmapped ones empty): no wait forever
     }
 
+    /// Once `stop` returns, the transform and what it holds are released, whether the caller stopped
+    /// early or took every part: a command that then exits closes its ledger first.
+    @Test func aheadHoldsNothingOnceStopped() {
+        final class Counted: Sendable { let count = Mutex(0) }
+        final class Probe: Sendable {
+            let counter: Counted
+            init(_ c: Counted) { counter = c }
+            deinit { counter.count.withLock { $0 += 1 } }
+        }
+        let counter = Counted()
+        for takeAll in [false, true] {
+            var probe: Probe? = Probe(counter)
+            let ahead = Parallel.Ahead(Array(0..<2_000), parts: 8) { [probe] i in withExtendedLifetime(probe) { i } }
+            probe = nil
+            if takeAll { for p in ahead.parts.indices { _ = ahead.part(p) } } else { _ = ahead.part(0) }
+            ahead.stop()
+            #expect(counter.count.withLock { $0 } == (takeAll ? 2 : 1))
+        }
+    }
+
     /// After `keepReleasesUntilExit`, what is given to `releaseInBackground` is not torn down.
     @Test func releasesAreKeptUntilExitOnceAsked() async throws {
         final class Counted: Sendable {
