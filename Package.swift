@@ -168,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SuyuanTraceTests",
-            dependencies: ["SuyuanTrace", "SuyuanLedger", "SuyuanStore", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
+            dependencies: ["SuyuanTrace", "SuyuanAudit", "SuyuanLedger", "SuyuanStore", "SuyuanFormats", "SuyuanCrypto", "SuyuanMerkle"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -94,8 +94,15 @@ public struct Auditor: Sendable {
 
     public init() {}
 
-    /// Audits `store` and returns the report; throws only for I/O errors.
+    /// Audits `store` and returns the report; throws only for I/O errors. The term index is checked
+    /// against the terms of the version that wrote it (`Specs/storage.md`).
     public func run(_ store: any LedgerStore) throws -> AuditReport {
+        var auditor = self
+        auditor.rules = rules.derivingTerms(ofVersion: try store.termIndexVersion())
+        return try auditor.audit(store)
+    }
+
+    private func audit(_ store: any LedgerStore) throws -> AuditReport {
         let started = DispatchTime.now().uptimeNanoseconds
         var report = AuditReport()
         let size = try store.tail().size

@@ -73,6 +73,7 @@ public final class Ledger: Sendable {
             try timeWindow.check(genesis.statement.time, recordedAt: now)
             try rule.authorize(genesis.statement, signer: try genesis.statement.signerKey(),
                                context: AppendContext(genesis: nil, index: 0, recordedAt: now))
+            try rules.upgradeTermIndex(tx)
             return [NewEntry(entry: Entry(index: 0, prev: .zero, recordedAt: now, signed: genesis))]
         }
         return try Ledger(opening: store, rules: rules, timeWindow: timeWindow, clock: clock)
@@ -133,6 +134,7 @@ public final class Ledger: Sendable {
                 nowText = now.millisecondString
                 (next, prev) = (tx.tail.size, tx.tail.lastLeafHash)
                 seen = Dictionary(minimumCapacity: batch.count)
+                try self.rules.upgradeTermIndex(tx)
                 state = try self.currentState(tx)
             }
             let range = parts[p], keys = known.map { Array($0[range]) } ?? checks!.part(p)
@@ -260,6 +262,7 @@ public final class Ledger: Sendable {
         guard signer.verifierKey.publicKey == genesis.operatorKey.publicKey else {
             throw LedgerError.unauthorized("checkpoints must be signed by the operator key named in genesis (\(genesis.operatorKey)); this key is \(signer.verifierKey)")
         }
+        try upgradeTermIndex()
         let head = try store.head()
         if let last = head.checkpointSize, last >= head.size, let stored = try store.latestCheckpoint(), stored.size >= head.size {
             return (stored.note, stored.size, false)
@@ -269,6 +272,13 @@ public final class Ledger: Sendable {
         let note = Array(try cp.sign(with: signer).encoded.utf8)
         try store.saveCheckpoint(size: size, note: note)
         return (note, size, true)
+    }
+
+    /// Brings the store's term index up to the rule book's version (`Specs/storage.md`) if it is older,
+    /// in a write transaction of its own. Appends do it in their own transaction; so does `checkpoint`.
+    public func upgradeTermIndex() throws {
+        guard try store.termIndexVersion() < rules.termIndexVersion else { return }
+        _ = try store.append { tx in try self.rules.upgradeTermIndex(tx); return [] }
     }
 
     /// The latest stored checkpoint, verified with the operator key and against the stored tree.

@@ -74,7 +74,16 @@ public protocol AppendTransaction {
     func index(of statement: SignedStatement) throws -> UInt64?
     /// The committed entries indexed under `term` with index ≥ `from`, in ledger order.
     func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry]
+    /// The version of the rules that derived the stored term index, as of the transaction's start
+    /// (1 when none is recorded; see `Specs/storage.md`).
+    var termIndexVersion: Int { get }
+    /// Adds index rows for committed entries (rows already there are kept) and records that the index
+    /// is now at `version`: written with the append's entries, or not at all.
+    func upgradeTermIndex(to version: Int, adding rows: [(index: UInt64, term: String)]) throws
 }
+
+/// The setting that records the term index version (`AppendTransaction.termIndexVersion`).
+public let termIndexVersionSetting = "term-index-version"
 
 /// Storage for one ledger. Implementations: `SQLiteLedgerStore` (the embedded default) and
 /// `MemoryLedgerStore` (tests). One conformance suite checks both.
@@ -132,6 +141,9 @@ extension LedgerStore {
     public func head() throws -> LedgerHead {
         LedgerHead(size: try tail().size, checkpointSize: try latestCheckpoint()?.size)
     }
+
+    /// The version of the rules that derived the stored term index (1 when none is recorded).
+    public func termIndexVersion() throws -> Int { try setting(termIndexVersionSetting).flatMap { Int($0) } ?? 1 }
 
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }

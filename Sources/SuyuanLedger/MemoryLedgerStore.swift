@@ -43,12 +43,21 @@ public final class MemoryLedgerStore: LedgerStore {
         }
     }
 
-    private struct Tx: AppendTransaction {
+    private final class Tx: AppendTransaction {
         let tail: LedgerTail
         let state: State
+        /// What `upgradeTermIndex` asked for, applied only if the append succeeds.
+        var upgrade: (version: Int, rows: [(index: UInt64, term: String)])?
+
+        init(tail: LedgerTail, state: State) { self.tail = tail; self.state = state }
+
         func index(of statement: SignedStatement) throws -> UInt64? { state.statements[statement.statementHash] }
         func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
             (state.terms[term] ?? []).filter { $0 >= from }.map { state.entries[Int($0)] }
+        }
+        var termIndexVersion: Int { state.settings[termIndexVersionSetting].flatMap { Int($0) } ?? 1 }
+        func upgradeTermIndex(to version: Int, adding rows: [(index: UInt64, term: String)]) throws {
+            upgrade = (version, (upgrade?.rows ?? []) + rows)
         }
     }
 
@@ -64,8 +73,16 @@ public final class MemoryLedgerStore: LedgerStore {
     public func append(_ build: (any AppendTransaction) throws -> [NewEntry]) throws -> [StoredEntry] {
         try state.withLock { s in
             let tail = LedgerTail(size: UInt64(s.entries.count), lastLeafHash: s.entries.last?.leafHash ?? .zero, lastRecordedAt: s.lastRecordedAt)
-            let new = try build(Tx(tail: tail, state: s))
+            let tx = Tx(tail: tail, state: s)
+            let new = try build(tx)
             var copy = s
+            if let (version, rows) = tx.upgrade {
+                for r in rows where !(copy.terms[r.term] ?? []).contains(r.index) {
+                    copy.terms[r.term, default: []].append(r.index)
+                    copy.terms[r.term]!.sort()
+                }
+                copy.settings[termIndexVersionSetting] = String(version)
+            }
             var out: [StoredEntry] = []
             for (k, n) in new.enumerated() {
                 let index = tail.size + UInt64(k)

@@ -53,10 +53,14 @@ public protocol StatementRule: Sendable {
     /// The index terms of an accepted statement (lookup keys such as `product:…`), asked only of
     /// statements `validate` accepted. Pure.
     func terms(_ statement: Statement) -> [String]
+    /// The index terms as the rules of term index version `indexVersion` derived them: a ledger whose
+    /// index an older version wrote is read and audited by those until it is upgraded (default: `terms`).
+    func terms(_ statement: Statement, indexVersion: Int) -> [String]
 }
 
 extension StatementRule {
     public func terms(_ statement: Statement) -> [String] { [] }
+    public func terms(_ statement: Statement, indexVersion: Int) -> [String] { terms(statement) }
 }
 
 /// The statement kinds a ledger accepts, by kind name.
@@ -64,25 +68,57 @@ public struct RuleBook: Sendable {
     private let rules: [String: any StatementRule]
     /// The derived state the rules authorise against, if any.
     public let stateType: (any LedgerState.Type)?
+    /// The version of the term index these rules derive (`Specs/storage.md`): raised when a kind's
+    /// terms change after ledgers were written with the earlier ones.
+    public let termIndexVersion: Int
+    /// The terms whose entries may derive more terms than at version 1: what an upgrade re-derives.
+    public let rederivedTerms: [String]
 
     /// A rule book from rules with distinct kinds (a later rule for the same kind replaces an earlier one).
-    public init(_ rules: [any StatementRule], state: (any LedgerState.Type)? = nil) {
+    public init(_ rules: [any StatementRule], state: (any LedgerState.Type)? = nil, termIndexVersion: Int = 1, rederivedTerms: [String] = []) {
         var m: [String: any StatementRule] = [:]
         for r in rules { m[r.kind] = r }
         self.rules = m
         self.stateType = state
+        self.termIndexVersion = termIndexVersion
+        self.rederivedTerms = rederivedTerms
     }
 
     /// The rules of the ledger core: `genesis` and `notice`.
     public static let core = RuleBook([GenesisRule(), NoticeRule()])
 
-    /// Adds rules (for higher layers: events, registry, attestations) and the state they depend on.
-    public func adding(_ more: [any StatementRule], state: (any LedgerState.Type)? = nil) -> RuleBook {
-        RuleBook(Array(rules.values) + more, state: state ?? stateType)
+    /// Adds rules (for higher layers: events, registry, attestations), the state they depend on, and
+    /// the term index version they derive with the terms an upgrade to it re-derives.
+    public func adding(_ more: [any StatementRule], state: (any LedgerState.Type)? = nil,
+                       termIndexVersion: Int? = nil, rederivedTerms: [String] = []) -> RuleBook {
+        RuleBook(Array(rules.values) + more, state: state ?? stateType, termIndexVersion: termIndexVersion ?? self.termIndexVersion,
+                 rederivedTerms: self.rederivedTerms + rederivedTerms)
+    }
+
+    /// These rules deriving the index terms of `version` (when older than theirs): how a ledger whose
+    /// index that version wrote is audited, and how tests write such a ledger.
+    public func derivingTerms(ofVersion version: Int) -> RuleBook {
+        guard version < termIndexVersion else { return self }
+        return RuleBook(Array(rules.values), state: stateType, termIndexVersion: Swift.max(1, version), rederivedTerms: rederivedTerms)
     }
 
     /// The index terms of a statement under its kind's rule (none for an unknown kind).
-    public func terms(_ statement: Statement) -> [String] { rules[statement.kind]?.terms(statement) ?? [] }
+    public func terms(_ statement: Statement) -> [String] { rules[statement.kind]?.terms(statement, indexVersion: termIndexVersion) ?? [] }
+
+    /// Inside an append: when the store's term index is older than these rules', adds the terms they
+    /// now derive for the committed entries under `rederivedTerms`, and records the new version. Written
+    /// with the append or not at all, so a refused append still leaves the store as it was.
+    public func upgradeTermIndex(_ tx: any AppendTransaction) throws {
+        guard tx.termIndexVersion < termIndexVersion else { return }
+        var rows: [(index: UInt64, term: String)] = []
+        var done = Set<UInt64>()
+        for t in rederivedTerms {
+            for e in try Entry.parseAll(try tx.entries(withTerm: t, from: 0)) where done.insert(e.index).inserted {
+                rows += terms(e.statement).map { (e.index, $0) }
+            }
+        }
+        try tx.upgradeTermIndex(to: termIndexVersion, adding: rows)
+    }
 
     /// The kinds known, sorted.
     public var kinds: [String] { rules.keys.sorted() }

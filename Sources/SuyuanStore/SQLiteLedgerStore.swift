@@ -258,11 +258,14 @@ public final class SQLiteLedgerStore: LedgerStore {
         /// Keyed by time first, the index grows at its right edge like the table itself, unlike an
         /// index of random hashes; the hash makes the key unique even for statements of one millisecond.
         let lookup: FastStatement
+        let termIndexVersion: Int
 
         init(tail: LedgerTail, db: Database) throws {
             self.tail = tail
             self.db = db
             lookup = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
+            termIndexVersion = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM settings WHERE key = ?"), arguments: [termIndexVersionSetting])
+                .flatMap { Int($0) } ?? 1
         }
 
         func index(of statement: SignedStatement) throws -> UInt64? {
@@ -270,6 +273,11 @@ public final class SQLiteLedgerStore: LedgerStore {
         }
         func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
             try SQLiteLedgerStore.entries(db, withTerm: term, from: from)
+        }
+        func upgradeTermIndex(to version: Int, adding rows: [(index: UInt64, term: String)]) throws {
+            let insert = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
+            for r in rows { try insert.execute(db, [.text(r.term), .int(Int64(r.index))]) }
+            try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [termIndexVersionSetting, String(version)])
         }
     }
 

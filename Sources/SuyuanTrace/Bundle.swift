@@ -143,19 +143,25 @@ public enum ProductVerifier {
         now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
-        let registry = try reader.registry()
         // Every entry read, so the proofs below need not read or parse it again; its signature is
         // checked on the cores from the moment it is read, while this thread builds the journey and
         // reads the proofs. `verify` below checks the rest.
         var read: [UInt64: Entry] = [:]
         let signed = BackgroundSignatures()
         defer { _ = signed.take() }  // nothing outlives this call, even when it throws
-        let journey = try ProductJourney.build(code, source: { term in
+        let source: EntrySource = { term in
             let entries = try reader.entries(term)
             let new = entries.filter { read.updateValue($0, forKey: $0.index) == nil }
             signed.check(new)
             return entries
-        }, registry: registry)
+        }
+        // Only the registry's facts about the journey's signers and bodies are read, not the whole
+        // registry (unless the ledger's index predates the terms that find them).
+        var registry: Registry!
+        let journey = try ProductJourney.build(code, source: source) { keys, bodies in
+            registry = try reader.registry(about: keys, bodies: bodies, source: source) ?? reader.registry()
+            return registry
+        }
         let keys = trusted ?? [ledger.genesis.operatorKey]
         guard let (size, note) = try ledger.store.latestCheckpoint() else {
             let v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: nil,

@@ -12,7 +12,7 @@ public struct JourneyStep: Sendable, Equatable {
     public let event: EPCISEvent
     public let signer: PublicKey
     /// Who signed it, for people: a registered body's name, or "operator".
-    public let signerName: String
+    public internal(set) var signerName: String
     /// The container (case, pallet, container) the event applied through, if not the product itself.
     public let via: String?
     /// Declared in error by a later error declaration (shown, never used by the rules).
@@ -60,6 +60,14 @@ public struct ProductJourney: Sendable {
     /// of a ledger or of a bundle, checked by the rules (at append, or by `ProductBundle.verify`): the
     /// event IDs they record are not recomputed.
     public static func build(_ code: ProductCode, source: EntrySource, registry: Registry) throws -> ProductJourney {
+        try build(code, source: source) { _, _ in registry }
+    }
+
+    /// As `build(_:source:registry:)`, asking for the registry once the journey's entries are read:
+    /// `registry(keys, bodies)` must hold at least the facts about those keys (every signer and
+    /// attestation issuer) and bodies (the attestations' bodies).
+    public static func build(_ code: ProductCode, source: EntrySource,
+                             registry about: (_ keys: Set<PublicKey>, _ bodies: Set<String>) throws -> Registry) throws -> ProductJourney {
         var steps: [UInt64: JourneyStep] = [:]
         var attestationEntries: [Entry] = []
         var visited = Set<String>()
@@ -88,19 +96,8 @@ public struct ProductJourney: Sendable {
         }
 
         let signers = SignerKeyCache()
-        // Names that do not depend on the time (all but those of keys bound more than once), by key.
-        var fixedNames: [PublicKey: String] = [:]
-        func name(_ key: PublicKey, at t: Timestamp) -> String {
-            if let n = fixedNames[key] { return n }
-            let n: String, bound = registry.bindings(of: key)
-            if key == registry.genesis.operatorKey.publicKey { n = "operator (\(registry.genesis.operatorKey.name))" }
-            else if let r = registry.genesis.regulatorRegion(of: key) { n = "\(r.displayName) regulator" }
-            else if let b = bound.first(where: { $0.isValid(at: t) }) ?? bound.first, let body = registry.bodies[b.body] { n = "\(body.name) (\(body.id))" }
-            else { n = DIDKey.encode(key) }
-            if bound.count <= 1 { fixedNames[key] = n }
-            return n
-        }
-
+        /// When each step's statement was signed: what its signer's name is looked up at.
+        var signedAt: [UInt64: Timestamp] = [:]
         // The events of `id` in [from, until), and, recursively, those of the containers it was packed in.
         func collect(_ id: String, from: Timestamp?, until: Timestamp?, depth: Int, via: String?) throws {
             let key = "\(id)|\(from?.nanoseconds ?? 0)|\(until?.nanoseconds ?? 0)"
@@ -120,8 +117,8 @@ public struct ProductJourney: Sendable {
                 if depth > 0, ev.type == "AggregationEvent", ev.parent == id { continue }
                 guard steps.index(forKey: e.index) == nil else { continue }
                 let signer = try signers.key(of: e.statement)
-                steps[e.index] = JourneyStep(index: e.index, event: ev, signer: signer, signerName: name(signer, at: e.statement.time),
-                                             via: via, retracted: false, step: stepName(ev))
+                steps[e.index] = JourneyStep(index: e.index, event: ev, signer: signer, signerName: "", via: via, retracted: false, step: stepName(ev))
+                signedAt[e.index] = e.statement.time
             }
             // Containers: ADD aggregation with this id as a child, until the parent is unpacked.
             for (_, ev) in events where ev.type == "AggregationEvent" && ev.action == "ADD" && ev.children.contains(id) && !ev.isErrorDeclaration {
@@ -163,6 +160,21 @@ public struct ProductJourney: Sendable {
             recorded += try TraceReader.recorded(from: try source("attestation:\(a.id)"))
         }
         recorded.sort { $0.index < $1.index }
+        // The signers' names, from the registry's facts about them.
+        let registry = try about(Set(ordered.map(\.signer)).union(recorded.map(\.attestation.issuer)), Set(recorded.map(\.attestation.body)))
+        // Names that do not depend on the time (all but those of keys bound more than once), by key.
+        var fixedNames: [PublicKey: String] = [:]
+        func name(_ key: PublicKey, at t: Timestamp) -> String {
+            if let n = fixedNames[key] { return n }
+            let n: String, bound = registry.bindings(of: key)
+            if key == registry.genesis.operatorKey.publicKey { n = "operator (\(registry.genesis.operatorKey.name))" }
+            else if let r = registry.genesis.regulatorRegion(of: key) { n = "\(r.displayName) regulator" }
+            else if let b = bound.first(where: { $0.isValid(at: t) }) ?? bound.first, let body = registry.bodies[b.body] { n = "\(body.name) (\(body.id))" }
+            else { n = DIDKey.encode(key) }
+            if bound.count <= 1 { fixedNames[key] = n }
+            return n
+        }
+        for i in ordered.indices { ordered[i].signerName = name(ordered[i].signer, at: signedAt[ordered[i].index]!) }
 
         let rules = JourneyRules(steps: ordered.filter { !$0.retracted && !$0.event.isErrorDeclaration }, code: code)
         var indexes = Set(ordered.map(\.index))

@@ -183,7 +183,30 @@ public struct Registry: LedgerState, Equatable {
     public func bindings(of key: PublicKey) -> [KeyBinding] { (bindingsByKey[key] ?? []).map { bindings[$0] } }
 
     /// What a registry entry is about.
-    private enum Subject: Hashable { case body(String), key(PublicKey), everyone }
+    private enum Subject: Hashable {
+        case body(String), key(PublicKey), everyone
+
+        /// Its index term (`Specs/registry.md` §4).
+        var term: String {
+            switch self {
+            case .body(let id): return "registry:body:\(id)"
+            case .key(let k): return "registry:key:\(DIDKey.encode(k))"
+            case .everyone: return "registry:everyone"
+            }
+        }
+    }
+
+    /// The index term of the registry entries about body `id`: its registration and status changes.
+    public static func term(body id: String) -> String { Subject.body(id).term }
+    /// The index term of the registry entries about `key`: its bindings and revocations.
+    public static func term(key: PublicKey) -> String { Subject.key(key).term }
+    /// The index term of the registry entries every verdict depends on: agreements and policies.
+    public static let everyoneTerm = Subject.everyone.term
+
+    /// The index terms of an accepted registry statement: `registry` and the term of what it is about.
+    static func terms(_ statement: Statement) -> [String] {
+        [term] + (Fact(statement).map { [$0.subject.term] } ?? [])
+    }
 
     /// The registry entries a verdict about `bodies` and `keys` depends on, in ledger order: each
     /// body's registration and status changes, each key's bindings and revocations, and every
@@ -201,12 +224,12 @@ public struct Registry: LedgerState, Equatable {
     /// Folds in one registry entry. Entries that do not parse (only possible in a tampered ledger, which
     /// the audit reports) are skipped.
     public mutating func apply(_ entry: Entry) {
-        apply(Fact(entry), index: entry.index)
+        apply(Fact(entry.statement), index: entry.index)
     }
 
     /// Folds in registry entries in order; their payloads are parsed on all cores first.
     public mutating func apply(all entries: [Entry]) {
-        for (e, f) in zip(entries, Parallel.map(entries, Fact.init)) { apply(f, index: e.index) }
+        for (e, f) in zip(entries, Parallel.map(entries) { Fact($0.statement) }) { apply(f, index: e.index) }
     }
 
     /// What one registry entry says, parsed from its payload alone (nil when it does not parse).
@@ -214,8 +237,7 @@ public struct Registry: LedgerState, Equatable {
         case body(BodyPayload), status(StatusPayload), keyBinding(KeyBindingPayload)
         case keyRevocation(KeyRevocationPayload, signer: PublicKey), agreement(AgreementPayload), policy(PolicyPayload)
 
-        init?(_ entry: Entry) {
-            let s = entry.statement
+        init?(_ s: Statement) {
             do throws(LedgerError) {
                 switch s.kind {
                 case TraceKind.body: self = .body(try BodyPayload(s.payload))
@@ -228,35 +250,40 @@ public struct Registry: LedgerState, Equatable {
                 }
             } catch { return nil }
         }
+
+        var subject: Subject {
+            switch self {
+            case .body(let b): return .body(b.id)
+            case .status(let c): return .body(c.body)
+            case .keyBinding(let b): return .key(b.key)
+            case .keyRevocation(let r, _): return .key(r.key)
+            case .agreement, .policy: return .everyone
+            }
+        }
     }
 
     private mutating func apply(_ fact: Fact?, index: UInt64) {
+        guard let fact else { return }
+        recordedAbout[fact.subject, default: []].append(index)
         switch fact {
         case .body(let b):
-            recordedAbout[.body(b.id), default: []].append(index)
             if bodies[b.id] == nil { bodies[b.id] = b.body(index: index) }
         case .status(let c):
-            recordedAbout[.body(c.body), default: []].append(index)
             bodies[c.body]?.history.append(StatusChange(status: c.status, scope: c.scope, effective: c.effective, index: index))
         case .keyBinding(let b):
-            recordedAbout[.key(b.key), default: []].append(index)
             bindingsByKey[b.key, default: []].append(bindings.count)
             bindings.append(KeyBinding(key: b.key, body: b.body, role: b.role, validity: b.validity, revoked: nil, index: index))
         case .keyRevocation(let r, let signer):
-            recordedAbout[.key(r.key), default: []].append(index)
             guard let region = genesis.regulatorRegion(of: signer) else { return }
             for i in bindingsByKey[r.key] ?? [] where bindings[i].revoked == nil {
                 // A revocation ends the key's bindings to bodies of the revoking regulator's region.
                 if bodies[bindings[i].body]?.region == region { bindings[i].revoked = r.effective }
             }
         case .agreement(let a):
-            recordedAbout[.everyone, default: []].append(index)
             agreements.append(Agreement(region: a.region, acceptFrom: a.acceptFrom, scope: a.scope, validity: a.validity, index: index))
         case .policy(let p):
-            recordedAbout[.everyone, default: []].append(index)
             policies[p.region, default: []].append((p.effective, p.laterSuspension))
             policies[p.region]!.sort { $0.effective < $1.effective }
-        case nil: break
         }
     }
 }

@@ -19,7 +19,12 @@ struct RegistryRule: StatementRule {
         }
     }
 
-    func terms(_ statement: Statement) -> [String] { [Registry.term] }
+    func terms(_ statement: Statement) -> [String] { Registry.terms(statement) }
+
+    /// Version 1 indexed registry entries under `registry` alone; version 2 added the subject terms.
+    func terms(_ statement: Statement, indexVersion: Int) -> [String] {
+        indexVersion < 2 ? [Registry.term] : Registry.terms(statement)
+    }
 
     func authorize(_ statement: Statement, signer: PublicKey, context: AppendContext) throws(LedgerError) {
         guard let registry = context.state as? Registry else { throw .state("the registry is not available to authorise \(kind)") }
@@ -78,5 +83,5 @@ struct RegistryRule: StatementRule {
 extension RuleBook {
     public static let suyuan = RuleBook.core.adding(
         TraceKind.registryKinds.map { RegistryRule(kind: $0) } + [EventRule(), AttestationRule(), AttestationStatusRule()],
-        state: Registry.self)
+        state: Registry.self, termIndexVersion: 2, rederivedTerms: [Registry.term])
 }

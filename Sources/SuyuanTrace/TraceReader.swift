@@ -1,3 +1,4 @@
+import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
 
@@ -21,6 +22,35 @@ public struct TraceReader: Sendable {
         var r = Registry(genesis: ledger.genesis)
         r.apply(all: entries)
         return r
+    }
+
+    /// The registry's facts about `keys` and `bodies`, replayed from their entries alone, found by the
+    /// subject terms (`Specs/registry.md` §4): the bodies' registrations and status changes, the keys'
+    /// bindings and revocations, the same for the bodies those bindings name and for the accreditation
+    /// bodies of all of them, and every agreement and policy. About those keys and bodies it holds what
+    /// the whole registry holds. Entries are read through `source` (default: the term index), and each
+    /// is kept only if its own statement derives the term it was found under. Nil when the ledger's term
+    /// index predates the subject terms: use `registry()` then.
+    public func registry(about keys: Set<PublicKey>, bodies: Set<String>, source: EntrySource? = nil) throws -> Registry? {
+        guard ledger.rules.termIndexVersion >= 2, try ledger.store.termIndexVersion() >= 2 else { return nil }
+        let read = source ?? { try self.entries($0) }
+        var found: [UInt64: Entry] = [:]
+        func add(_ term: String) throws {
+            for e in try read(term) where ledger.rules.terms(e.statement).contains(term) { found[e.index] = e }
+        }
+        try add(Registry.everyoneTerm)
+        for k in keys { try add(Registry.term(key: k)) }
+        var done = Set<String>(), wanted = bodies
+        while true {
+            for b in wanted.subtracting(done).sorted() { try add(Registry.term(body: b)) }
+            done.formUnion(wanted)
+            var r = Registry(genesis: ledger.genesis)
+            r.apply(all: found.values.sorted { $0.index < $1.index })
+            // The bodies the facts read so far point to: the keys' bodies and their accreditation bodies.
+            for k in keys { for b in r.bindings(of: k) { wanted.insert(b.body) } }
+            for b in wanted { if let a = r.bodies[b]?.accreditedBy { wanted.insert(a) } }
+            if wanted.isSubset(of: done) { return r }
+        }
     }
 
     /// The parsed entries indexed under `term`, in ledger order (parsed on all cores).

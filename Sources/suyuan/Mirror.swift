@@ -363,6 +363,7 @@ struct Mirror {
                 guard tx.tail.size == index, tx.tail.lastLeafHash == prev else {
                     throw CLIError(code: CLIError.busy, message: "\(path) changed while mirroring (another process wrote to it); run mirror again")
                 }
+                try rules.upgradeTermIndex(tx)
                 return entries
             }
             return nil

@@ -158,6 +158,48 @@ import SuyuanStore
         try expectChainAndTree(h, l)
     }
 
+    /// A term index upgrade (rows for committed entries, and the new version) is written with its
+    /// append's entries, or not at all.
+    @Test(arguments: StoreKind.allCases)
+    func aTermIndexUpgradeIsWrittenWithItsAppend(_ kind: StoreKind) throws {
+        let clock = TestClock()
+        let (h, l) = try makeLedger(kind, clock: clock)
+        #expect(try h.store.termIndexVersion() == 1)
+        var prev = try h.store.entry(at: 0)!.leafHash
+        func entry(_ i: Int, _ terms: [String]) -> NewEntry {
+            let e = NewEntry(entry: Entry(index: UInt64(i), prev: prev, recordedAt: clock.current, signed: fx.notice(i, at: clock.current)), terms: terms)
+            prev = e.leafHash
+            return e
+        }
+        _ = try h.store.append { _ in (1...3).map { entry($0, ["old"]) } }
+        func rows() throws -> [String] { try h.store.termRows(in: 0..<10).map { "\($0.index) \($0.term)" } }
+        let before = try rows()
+        #expect(before == ["1 old", "2 old", "3 old"])
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            _ = try h.store.append { tx in
+                try tx.upgradeTermIndex(to: 2, adding: [(1, "new:a"), (3, "new:b")])
+                throw Refused()
+            }
+        }
+        #expect(try h.store.termIndexVersion() == 1 && rows() == before)
+        let fourth = entry(4, ["new:a", "old"])
+        _ = try h.store.append { tx in
+            #expect(tx.termIndexVersion == 1)
+            try tx.upgradeTermIndex(to: 2, adding: [(1, "new:a"), (3, "new:b"), (2, "old")])
+            return [fourth]
+        }
+        #expect(try h.store.termIndexVersion() == 2)
+        #expect(try rows() == ["1 new:a", "1 old", "2 old", "3 new:b", "3 old", "4 new:a", "4 old"])
+        #expect(try h.store.indexes(withTerm: "new:a") == [1, 4])
+        #expect(try h.store.entries(withTerm: "new:b").map(\.index) == [3])
+        _ = try h.store.append { tx in
+            #expect(tx.termIndexVersion == 2)
+            return []
+        }
+        try expectChainAndTree(h, l)
+    }
+
     /// Every stored entry chains to the one before, and the stored tree's root is the root of the
     /// leaf hashes.
     func expectChainAndTree(_ h: StoreHandle, _ l: Ledger) throws {

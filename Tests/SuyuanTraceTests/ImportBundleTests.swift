@@ -123,8 +123,8 @@ extension World {
 
 @Suite struct BundleTests {
     /// A ledger with the standard journey, an HK attestation on the lot, and a signed checkpoint.
-    static func world() throws -> (World, Bay) {
-        let b = try Bay()
+    static func world(rules: RuleBook = .suyuan) throws -> (World, Bay) {
+        let b = try Bay(rules: rules)
         try b.world.standardJourney()
         _ = try b.world.attest(b.inspector, body: "HK-LAB")
         try b.world.ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: b.world.op))

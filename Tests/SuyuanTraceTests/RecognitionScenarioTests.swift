@@ -10,13 +10,14 @@ import SuyuanTrace
 /// MO-LAB accredited by CNAS for cosmetics; GD accepts HK-accredited cosmetics results; MO accepts
 /// HK- and GD-accredited cosmetics results; HK accepts nothing; inspector keys bound from 2026-01-01.
 struct Bay {
-    let world = World()
+    let world: World
     let inspector: SecretKey
     let macaoInspector: SecretKey
     static let cosmetics = "cosmetics:GB 4806.7-2016"
     static let food = "food:GB 2762-2022"
 
-    init(bindInspector: Bool = true) throws {
+    init(bindInspector: Bool = true, rules: RuleBook = .suyuan) throws {
+        world = World(rules: rules)
         try world.accreditationBody("HKAS", .HK)
         try world.accreditationBody("CNAS", .GD)
         try world.lab("HK-LAB", .HK, accreditedBy: "HKAS", scope: [Bay.cosmetics, Bay.food])

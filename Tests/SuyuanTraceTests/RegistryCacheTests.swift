@@ -1,4 +1,5 @@
 import Testing
+import SuyuanAudit
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
@@ -89,6 +90,87 @@ import SuyuanTrace
         // And the bundle still verifies offline with the same verdicts.
         let offline = try ProductBundle(parsing: try bundle!.json.canonical()).verify(trusting: [BundleTests.operatorKey], now: w.now)
         #expect(offline.verified, "\(offline.problems)")
+    }
+}
+
+/// The subject terms of registry entries (`Specs/registry.md` §4): how a product's verification reads
+/// only the registry facts it needs, and how a ledger indexed before them is read and upgraded.
+@Suite struct RegistrySubjectTermTests {
+    /// A world on `rules` with the standard journey, an HK attestation, a suspension of an unrelated
+    /// lab and the revocation of an unrelated inspector's key.
+    static func world(rules: RuleBook = .suyuan) throws -> (World, Bay) {
+        let (w, b) = try BundleTests.world(rules: rules)
+        try w.setStatus("MO-LAB", .MO, .suspended, effective: "2026-05-01")
+        try w.append(TraceKind.keyRevocation, RegistryPayload.keyRevocation(key: b.macaoInspector.publicKey, effective: time("2026-05-02")), by: w.mo)
+        try w.ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        return (w, b)
+    }
+
+    /// The facts about some keys and bodies, read by their terms, are those of the whole registry, with
+    /// the bodies their bindings name and those bodies' accreditation bodies; nothing else but the
+    /// agreements and policies. An entry a source hands back under a term its statement does not
+    /// derive is left out.
+    @Test func theFactsAboutSomeKeysAreThoseOfTheWholeRegistry() throws {
+        let (w, b) = try Self.world()
+        let reader = TraceReader(ledger: w.ledger)
+        let full = try reader.registry()
+        let inspector = b.inspector.publicKey
+        let some = try #require(try reader.registry(about: [inspector], bodies: []))
+        #expect(some.bindings(of: inspector) == full.bindings(of: inspector))
+        #expect(some.bodies.keys.sorted() == ["HK-LAB", "HKAS"])
+        #expect(some.bodies["HK-LAB"] == full.bodies["HK-LAB"] && some.bodies["HKAS"] == full.bodies["HKAS"])
+        #expect(some.agreements == full.agreements)
+        #expect(some.bindings(of: b.macaoInspector.publicKey).isEmpty)
+        let bodies: Set = ["MO-LAB"]
+        let mo = try #require(try reader.registry(about: [b.macaoInspector.publicKey], bodies: bodies))
+        #expect(mo.bodies["MO-LAB"] == full.bodies["MO-LAB"] && mo.bodies["MO-LAB"]?.history.count == 1)
+        #expect(mo.bodies["CNAS"] == full.bodies["CNAS"])
+        #expect(mo.bindings(of: b.macaoInspector.publicKey) == full.bindings(of: b.macaoInspector.publicKey))
+        #expect(mo.bindings(of: b.macaoInspector.publicKey).allSatisfy { $0.revoked != nil })
+        #expect(mo.entryIndexes(bodies: ["MO-LAB", "CNAS"], keys: [b.macaoInspector.publicKey])
+                == full.entryIndexes(bodies: ["MO-LAB", "CNAS"], keys: [b.macaoInspector.publicKey]))
+        // A source that slips MO-LAB's registration in under the inspector's term.
+        let moLab = try #require(try reader.entries(Registry.term(body: "MO-LAB")).first)
+        #expect(moLab.statement.kind == TraceKind.body)
+        let lying: EntrySource = { term in try reader.entries(term) + (term == Registry.term(key: inspector) ? [moLab] : []) }
+        let misled = try #require(try reader.registry(about: [inspector], bodies: [], source: lying))
+        #expect(misled == some && misled.bodies["MO-LAB"] == nil)
+    }
+
+    /// A ledger whose index was written by rules of version 1 (registry entries under `registry` only)
+    /// audits clean against those terms and verifies products from the whole registry; once upgraded
+    /// (a checkpoint or any append does it, in its own transaction) every registry entry has its
+    /// subject term, it audits clean against today's terms, and a product verifies the same.
+    @Test func aLedgerIndexedBeforeSubjectTermsIsReadInFullUntilUpgraded() throws {
+        let (w, _) = try Self.world(rules: RuleBook.suyuan.derivingTerms(ofVersion: 1))
+        let store = try SQLiteLedgerStore(path: w.dir + "/ledger.db")
+        #expect(try store.termIndexVersion() == 1)
+        let registryEntries = try store.indexes(withTerm: Registry.term)
+        #expect(registryEntries.count == 10)
+        for i in registryEntries { #expect(try store.termRows(in: i..<(i + 1)).map(\.term) == [Registry.term]) }
+
+        let ledger = try Ledger(opening: store, rules: .suyuan, clock: { w.now })
+        var auditor = Auditor()
+        auditor.rules = .suyuan
+        let oldAudit = try auditor.run(store)
+        #expect(oldAudit.ok, "\(oldAudit.findings)")
+        let reader = TraceReader(ledger: ledger)
+        #expect(try reader.registry(about: [], bodies: []) == nil)
+        let code = try ProductCode(parsing: item)
+        let (before, _) = try ProductVerifier.verify(code, in: ledger, now: w.now)
+        #expect(before.verified, "\(before.problems)")
+
+        _ = try ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        #expect(try store.termIndexVersion() == 2)
+        for e in try reader.entries(Registry.term) {
+            let rows = try store.termRows(in: e.index..<(e.index + 1)).map(\.term)
+            #expect(rows.count == 2 && Set(rows) == Set(RuleBook.suyuan.terms(e.statement)))
+        }
+        let newAudit = try auditor.run(store)
+        #expect(newAudit.ok, "\(newAudit.findings)")
+        #expect(try reader.registry(about: [], bodies: []) != nil)
+        let (after, _) = try ProductVerifier.verify(code, in: ledger, now: w.now)
+        #expect(after.json == before.json)
     }
 }
 

@@ -26,7 +26,8 @@ final class World: @unchecked Sendable {
     let ledger: Ledger
     private var seed: UInt8 = 100
 
-    init(now: Timestamp = time("2026-06-01")) {
+    /// A new ledger at `now` whose entries `rules` check and index.
+    init(now: Timestamp = time("2026-06-01"), rules: RuleBook = .suyuan) {
         clockBox = ClockBox(now)
         dir = NSTemporaryDirectory() + "suyuan-trace-" + UUID().uuidString
         try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -39,7 +40,7 @@ final class World: @unchecked Sendable {
                          .MO: try! VerifierKey(name: "mo", publicKey: mo.publicKey)])
         let g = try! Statement(kind: Genesis.kind, payload: genesis.payload, signer: op.publicKey, time: now).sign(with: op)
         let c = clockBox
-        ledger = try! Ledger.create(in: store, genesis: g, rules: .suyuan, clock: { c.value.withLock { $0 } })
+        ledger = try! Ledger.create(in: store, genesis: g, rules: rules, clock: { c.value.withLock { $0 } })
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
