@@ -232,6 +232,7 @@ func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 ==
 /// Times `append` `appendRuns` times, (a) after each, and prints its ratios against min(a, b).
 @MainActor func appendRatios(_ label: String, _ append: (Int) throws -> (rate: Double, cpuMicros: Double)) rethrows -> Double {
     var runs: [(rate: Double, cpuMicros: Double)] = [], after: [Double] = []
+    let before = verifyTimings.last!
     for r in 0..<appendRuns {
         runs.append(try append(r))
         after.append(timeRawVerify())
@@ -249,6 +250,11 @@ func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 ==
     let paired = runs.indices.map { runs[$0].rate / min(after[$0], sqliteRate) }
     print("    each run against the (a) timing right after it: \(paired.map { fmt(100 * $0) + " %" }.joined(separator: ", ")) "
           + "(median \(fmt(100 * median(paired))) %)")
+    // And against the mean of the (a) timings just before and just after it, which cancels a drift of
+    // the machine's speed across the run.
+    let bracketed = runs.indices.map { runs[$0].rate / min((($0 == 0 ? before : after[$0 - 1]) + after[$0]) / 2, sqliteRate) }
+    print("    each run against the mean of the (a) timings just before and after it: \(bracketed.map { fmt(100 * $0) + " %" }.joined(separator: ", ")) "
+          + "(median \(fmt(100 * median(bracketed))) %)")
     // Where the time goes: process CPU per statement against one raw verification's CPU. CPU time
     // moves less than throughput when other tenants share the machine.
     let verifyMicros = median(verifyCPU), appendMicros = median(runs.map(\.cpuMicros))
@@ -257,11 +263,11 @@ func median(_ x: [Double]) -> Double { let s = x.sorted(); return s.count % 2 ==
           + "\(fmt(100 * verifyMicros / appendMicros)) % of an append's CPU; cores busy: \(fmt(best.cpuMicros * best.rate / 1e6)) of \(cores)")
     return best.rate
 }
-var pipelinedRate = 0.0
+var pipelinedRate = 0.0, singleRate = 0.0
 do {
-    let single = try appendAll(submitters: 1, name: "single")
-    print("(c) ledger append (verify + chain + tree + commit), batches of \(batchSize), 1 submitter: \(fmt(single.rate)) /s = "
-          + "\(fmt(100 * single.rate / min(verifyRate, sqliteRate))) % of min(a, b)")
+    print("(c) ledger append (verify + chain + tree + commit), batches of \(batchSize)")
+    print("  1 submitter: one caller's batches (Ledger.appendAll), each checked part by part on all cores while the part before is written")
+    singleRate = try appendRatios("1 submitter") { try appendAll(submitters: 1, name: "single-\($0)") }
     print("  as the server appends: checked on all cores while one writer commits the batches checked before")
     pipelinedRate = try appendRatios("pipelined") { try appendPipelined(name: "pipelined-\($0)") }
     print("  \(submitters) concurrent submitters, each checking a batch and then appending it (Ledger.appendAll)")
@@ -341,6 +347,7 @@ if skipAudit { verifyTimings.append(timeRawVerify()) }
 do {
     let bound = min(verifyRate, sqliteRate)
     print("ratios against the best raw verification of the run (\(verifyTimings.map(fmt).joined(separator: ", ")) /s):")
+    print("    (c) append, 1 submitter: \(fmt(100 * singleRate / bound)) % of min(a, b)")
     print("    (c) append, pipelined as the server appends: \(fmt(100 * pipelinedRate / bound)) % of min(a, b) (target ≥ 75 %)")
     print("    (c) append, \(submitters) concurrent submitters: \(fmt(100 * appendRate / bound)) % of min(a, b)")
     if let auditRate { print("    (e) audit: \(fmt(100 * auditRate / verifyRate)) % of (a) (target ≥ 80 %)") }
