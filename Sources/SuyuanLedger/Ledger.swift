@@ -113,7 +113,7 @@ public final class Ledger: Sendable {
         if batch.isEmpty { return [] }
         // The stateless checks (signature, kind, payload shape) run on every core, part by part, ahead
         // of the writing: the store writes one part's entries while the cores check the next part.
-        let checks = known == nil ? Parallel.Ahead(batch, parts: batch.count / Self.statementsPerPart) { [self] in precheck($0).map(\.key) } : nil
+        let checks = known == nil ? Parallel.Ahead(batch, parts: Self.parts(of: batch.count)) { [self] in precheck($0).map(\.key) } : nil
         defer { checks?.stop() }
         let parts = checks?.parts ?? [batch.indices]
         var results = [Result<Appended, LedgerError>?](repeating: nil, count: batch.count)
@@ -192,6 +192,24 @@ public final class Ledger: Sendable {
     /// How many statements of a batch are checked together while the part before is written: enough
     /// for every core to share them, and a batch of thousands in a handful of parts.
     public static let statementsPerPart = 256
+
+    /// The parts a batch of `count` statements is checked and written in: about `statementsPerPart`
+    /// each, with the last of them cut in halves three times (…, L/2, L/4, L/8, L/8). Once the last
+    /// part is checked the cores wait for its writing and the commit, so it is kept small; each part
+    /// still takes the cores longer to check than the writer takes to write the part before it.
+    public static func parts(of count: Int) -> [Range<Int>] {
+        guard count > statementsPerPart else { return [0..<Swift.max(count, 0)] }
+        let n = count / statementsPerPart
+        var bounds = (0..<n).map { p in (p * count / n)..<((p + 1) * count / n) }
+        var last = bounds.removeLast()
+        for _ in 0..<3 {
+            let mid = last.upperBound - last.count / 2
+            bounds.append(last.lowerBound..<mid)
+            last = mid..<last.upperBound
+        }
+        bounds.append(last)
+        return bounds
+    }
 
     /// The derived state as of the transaction's tail: the cached state, caught up with any entries
     /// other writers (threads or processes) committed since.

@@ -51,11 +51,17 @@ public enum Parallel {
         private let finished = DispatchSemaphore(value: 0)
 
         /// Starts mapping `items` in `partCount` parts of nearly equal size.
-        public init(_ items: [T], parts partCount: Int, _ transform: @escaping @Sendable (T) -> U) {
+        public convenience init(_ items: [T], parts partCount: Int, _ transform: @escaping @Sendable (T) -> U) {
             let n = Swift.max(1, Swift.min(partCount, items.count))
-            let parts = (0..<n).map { p in (p * items.count / n)..<((p + 1) * items.count / n) }
+            self.init(items, parts: (0..<n).map { p in (p * items.count / n)..<((p + 1) * items.count / n) }, transform)
+        }
+
+        /// Starts mapping `items` in the given parts: consecutive ranges that cover them.
+        public init(_ items: [T], parts: [Range<Int>], _ transform: @escaping @Sendable (T) -> U) {
+            precondition(parts.first?.lowerBound == 0 && parts.last?.upperBound == items.count
+                         && zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "parts must cover the items in order")
             self.parts = parts
-            results = Mutex([[U]?](repeating: nil, count: n))
+            results = Mutex([[U]?](repeating: nil, count: parts.count))
             ready = parts.map { _ in DispatchSemaphore(value: 0) }
             self.transform = Mutex(transform)
             DispatchQueue.global(qos: .userInitiated).async { [self] in

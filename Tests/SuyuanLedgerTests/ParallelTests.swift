@@ -35,8 +35,35 @@ import Testing
             #expect(ahead.part(0) == Array(items[ahead.parts[0]].map { $0 * 3 }))  // asked for again
         }
         let stopped = Parallel.Ahead(Array(0..<1_000), parts: 8) { $0 }
+        _ = stopped.part(0)
         stopped.stop()
-        _ = stopped.part(7)  // every part is still answered (the unmapped ones empty): no wait forever
+        // Every part is still answered, no wait forever: whole, or empty if mapping stopped before it.
+        for p in stopped.parts.indices {
+            let got = stopped.part(p)
+            #expect(got.isEmpty || got == Array(stopped.parts[p]), "part \(p)")
+        }
+        #expect(stopped.part(0) == Array(stopped.parts[0]))
+    }
+
+    /// A batch's parts cover it in order, none larger than twice `statementsPerPart`; a batch of more
+    /// than one part ends in parts halving down to about an eighth of the last full one, so little is
+    /// left to write once the last part is checked, and each part is at least half the one before.
+    @Test func aBatchsPartsCoverItAndEndSmall() {
+        let full = Ledger.statementsPerPart
+        for n in [0, 1, full - 1, full, full + 1, 300, 2 * full - 1, 773, 2_000, 10_007] {
+            let parts = Ledger.parts(of: n), sizes = parts.map(\.count)
+            #expect(parts.first?.lowerBound == 0 && parts.last?.upperBound == n, "n = \(n)")
+            #expect(zip(parts, parts.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty && !$1.isEmpty }, "n = \(n)")
+            #expect(sizes.allSatisfy { $0 <= 2 * full }, "n = \(n): \(sizes)")
+            if n > full {
+                let cut = sizes.suffix(4).reduce(0, +)  // the last full part, cut in four
+                #expect(sizes.count >= 4 && 8 * sizes.last! <= cut + 8, "n = \(n): \(sizes)")
+                #expect(zip(sizes, sizes.dropFirst()).allSatisfy { 2 * $1 + 1 >= $0 }, "n = \(n): \(sizes)")  // half, rounded
+            } else {
+                #expect(parts.count == 1, "n = \(n)")
+            }
+        }
+        #expect(Ledger.parts(of: 2_000).map(\.count) == [285, 286, 286, 285, 286, 286, 143, 72, 36, 35])
     }
 
     /// Once `stop` returns, the transform and what it holds are released, whether the caller stopped

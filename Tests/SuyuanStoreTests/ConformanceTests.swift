@@ -220,24 +220,27 @@ import SuyuanStore
         let clock = TestClock()
         let (h, l) = try makeLedger(kind, clock: clock)
         let n = 3 * Ledger.statementsPerPart + 5
+        let parts = Ledger.parts(of: n)
+        #expect(parts.count >= 3)
+        let unauthorised = parts[1].lowerBound + 1, repeated = parts[2].lowerBound + 7
         var batch = (0..<n).map { fx.notice($0, at: clock.current) }
         let good = batch[n - 2]
         var sig = good.signature
         sig[3] ^= 1
         batch[n - 2] = try SignedStatement(canonical: good.canonical, signature: sig)  // in the last part
-        batch[Ledger.statementsPerPart + 1] = fx.notice(9_999, by: fx.stranger, at: clock.current)  // in the second
-        batch[2 * Ledger.statementsPerPart + 7] = batch[4]  // a repeat, in the third
+        batch[unauthorised] = fx.notice(9_999, by: fx.stranger, at: clock.current)  // in the second
+        batch[repeated] = batch[4]  // a repeat, in the third
         #expect {
             _ = try l.appendAll(batch)
-        } throws: { e in "\(e)".contains("statement \(Ledger.statementsPerPart + 2) of \(n)") }
+        } throws: { e in "\(e)".contains("statement \(unauthorised + 1) of \(n)") }
         #expect(try l.size() == 1)
         let results = try l.append(batch)
         var expected: UInt64 = 1
         for (i, r) in results.enumerated() {
             switch i {
             case n - 2: #expect(throws: LedgerError.self) { try r.get() }
-            case Ledger.statementsPerPart + 1: #expect(throws: LedgerError.self) { try r.get() }
-            case 2 * Ledger.statementsPerPart + 7: #expect(throws: LedgerError.duplicate(index: 5)) { try r.get() }
+            case unauthorised: #expect(throws: LedgerError.self) { try r.get() }
+            case repeated: #expect(throws: LedgerError.duplicate(index: 5)) { try r.get() }
             default:
                 #expect(try r.get().index == expected)
                 expected += 1
