@@ -85,6 +85,9 @@ public protocol AppendTransaction {
 /// The setting that records the term index version (`AppendTransaction.termIndexVersion`).
 public let termIndexVersionSetting = "term-index-version"
 
+/// The term index version a `term-index-version` setting records: 1 when it records none.
+public func termIndexVersion(recorded value: String?) -> Int { value.flatMap { Int($0) } ?? 1 }
+
 /// Storage for one ledger. Implementations: `SQLiteLedgerStore` (the embedded default) and
 /// `MemoryLedgerStore` (tests). One conformance suite checks both.
 ///
@@ -143,7 +146,7 @@ extension LedgerStore {
     }
 
     /// The version of the rules that derived the stored term index (1 when none is recorded).
-    public func termIndexVersion() throws -> Int { try setting(termIndexVersionSetting).flatMap { Int($0) } ?? 1 }
+    public func termIndexVersion() throws -> Int { SuyuanLedger.termIndexVersion(recorded: try setting(termIndexVersionSetting)) }
 
     /// The entry at `index`, or nil beyond the end.
     public func entry(at index: UInt64) throws -> StoredEntry? { try entries(from: index, count: 1).first }

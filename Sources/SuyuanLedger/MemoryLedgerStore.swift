@@ -55,7 +55,7 @@ public final class MemoryLedgerStore: LedgerStore {
         func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry] {
             (state.terms[term] ?? []).filter { $0 >= from }.map { state.entries[Int($0)] }
         }
-        var termIndexVersion: Int { state.settings[termIndexVersionSetting].flatMap { Int($0) } ?? 1 }
+        var termIndexVersion: Int { SuyuanLedger.termIndexVersion(recorded: state.settings[termIndexVersionSetting]) }
         func upgradeTermIndex(to version: Int, adding rows: [(index: UInt64, term: String)]) throws {
             upgrade = (version, (upgrade?.rows ?? []) + rows)
         }

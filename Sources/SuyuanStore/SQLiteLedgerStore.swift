@@ -264,8 +264,8 @@ public final class SQLiteLedgerStore: LedgerStore {
             self.tail = tail
             self.db = db
             lookup = try FastStatement(db, "SELECT idx FROM entries WHERE statement_time = ? AND statement_hash = ?")
-            termIndexVersion = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM settings WHERE key = ?"), arguments: [termIndexVersionSetting])
-                .flatMap { Int($0) } ?? 1
+            termIndexVersion = SuyuanLedger.termIndexVersion(recorded: try String.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM settings WHERE key = ?"), arguments: [termIndexVersionSetting]))
         }
 
         func index(of statement: SignedStatement) throws -> UInt64? {
