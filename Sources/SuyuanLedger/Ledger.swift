@@ -280,7 +280,6 @@ public final class Ledger: Sendable {
         guard signer.verifierKey.publicKey == genesis.operatorKey.publicKey else {
             throw LedgerError.unauthorized("checkpoints must be signed by the operator key named in genesis (\(genesis.operatorKey)); this key is \(signer.verifierKey)")
         }
-        try upgradeTermIndex()
         let head = try store.head()
         if let last = head.checkpointSize, last >= head.size, let stored = try store.latestCheckpoint(), stored.size >= head.size {
             return (stored.note, stored.size, false)
@@ -293,7 +292,7 @@ public final class Ledger: Sendable {
     }
 
     /// Brings the store's term index up to the rule book's version (`Specs/storage.md`) if it is older,
-    /// in a write transaction of its own. Appends do it in their own transaction; so does `checkpoint`.
+    /// in a write transaction of its own (appends do it in theirs).
     public func upgradeTermIndex() throws {
         guard try store.termIndexVersion() < rules.termIndexVersion else { return }
         _ = try store.append { tx in try self.rules.upgradeTermIndex(tx); return [] }

@@ -108,7 +108,13 @@ public struct RuleBook: Sendable {
     /// Inside an append: when the store's term index is older than these rules', adds the terms they
     /// now derive for the committed entries under `rederivedTerms`, and records the new version. Written
     /// with the append or not at all, so a refused append still leaves the store as it was.
+    /// A store whose index a newer version wrote is refused: these rules would write entries without
+    /// the terms that version's readers rely on.
     public func upgradeTermIndex(_ tx: any AppendTransaction) throws {
+        guard tx.termIndexVersion <= termIndexVersion else {
+            throw LedgerError.state("this ledger's index was written by a newer version of Suyuan (term index version \(tx.termIndexVersion); "
+                                    + "this one writes version \(termIndexVersion)): append with that version or a later one")
+        }
         guard tx.termIndexVersion < termIndexVersion else { return }
         var rows: [(index: UInt64, term: String)] = []
         var done = Set<UInt64>()

@@ -197,6 +197,12 @@ import SuyuanStore
             #expect(tx.termIndexVersion == 2)
             return []
         }
+        // These rules write version 1: a ledger a newer version indexed is not theirs to append to.
+        clock.advance(seconds: 1)
+        #expect {
+            _ = try l.appendAll([fx.notice(5, at: clock.current)])
+        } throws: { e in "\(e)".contains("newer version") }
+        #expect(try h.store.tail().size == 5 && rows().count == 7)
         try expectChainAndTree(h, l)
     }
 

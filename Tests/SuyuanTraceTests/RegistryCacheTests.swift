@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import SuyuanAudit
 import SuyuanCrypto
@@ -138,10 +139,11 @@ import SuyuanTrace
     }
 
     /// A ledger whose index was written by rules of version 1 (registry entries under `registry` only)
-    /// audits clean against those terms and verifies products from the whole registry; once upgraded
-    /// (a checkpoint or any append does it, in its own transaction) every registry entry has its
-    /// subject term, it audits clean against today's terms, and a product verifies the same.
-    @Test func aLedgerIndexedBeforeSubjectTermsIsReadInFullUntilUpgraded() throws {
+    /// audits clean against those terms and verifies products from the whole registry. A refused
+    /// append leaves it at version 1; the next accepted append upgrades it in its own transaction:
+    /// every registry entry then has its subject term, it audits clean against today's terms, and a
+    /// product verifies the same, with the same entries in its bundle.
+    @Test func aLedgerIndexedBeforeSubjectTermsIsReadInFullUntilAnAppendUpgradesIt() throws {
         let (w, _) = try Self.world(rules: RuleBook.suyuan.derivingTerms(ofVersion: 1))
         let store = try SQLiteLedgerStore(path: w.dir + "/ledger.db")
         #expect(try store.termIndexVersion() == 1)
@@ -157,10 +159,17 @@ import SuyuanTrace
         let reader = TraceReader(ledger: ledger)
         #expect(try reader.registry(about: [], bodies: []) == nil)
         let code = try ProductCode(parsing: item)
-        let (before, _) = try ProductVerifier.verify(code, in: ledger, now: w.now)
+        let (before, beforeBundle) = try ProductVerifier.verify(code, in: ledger, now: w.now)
         #expect(before.verified, "\(before.problems)")
 
-        _ = try ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        func notice(by key: SecretKey) throws -> SignedStatement {
+            try Statement(kind: Notice.kind, payload: try Notice(level: "notice", title: "Routine notice", text: "Nothing found.").payload,
+                          signer: key.publicKey, time: w.now).sign(with: key)
+        }
+        let rows = try store.termRows(in: 0..<1_000).count
+        #expect(throws: LedgerError.self) { try ledger.appendAll([try notice(by: w.gd), try notice(by: w.newKey())]) }
+        #expect(try store.termIndexVersion() == 1 && store.termRows(in: 0..<1_000).count == rows)
+        _ = try ledger.appendAll([try notice(by: w.gd)])
         #expect(try store.termIndexVersion() == 2)
         for e in try reader.entries(Registry.term) {
             let rows = try store.termRows(in: e.index..<(e.index + 1)).map(\.term)
@@ -169,8 +178,28 @@ import SuyuanTrace
         let newAudit = try auditor.run(store)
         #expect(newAudit.ok, "\(newAudit.findings)")
         #expect(try reader.registry(about: [], bodies: []) != nil)
-        let (after, _) = try ProductVerifier.verify(code, in: ledger, now: w.now)
+        let (after, afterBundle) = try ProductVerifier.verify(code, in: ledger, now: w.now)
         #expect(after.json == before.json)
+        #expect(afterBundle?.material.entries.keys.sorted() == beforeBundle?.material.entries.keys.sorted())
+    }
+
+    /// An append that upgrades the index while an audit reads the ledger does not show as tampering:
+    /// the audit sees the version change and audits again.
+    @Test func anUpgradeDuringAnAuditIsNoFinding() throws {
+        let (w, _) = try Self.world(rules: RuleBook.suyuan.derivingTerms(ofVersion: 1))
+        let store = try SQLiteLedgerStore(path: w.dir + "/ledger.db")
+        let ledger = try Ledger(opening: store, rules: .suyuan, clock: { w.now })
+        let upgraded = Mutex(false)
+        var auditor = Auditor()
+        auditor.rules = .suyuan
+        auditor.chunkSize = 4
+        auditor.progress = { _, _ in
+            guard upgraded.withLock({ let was = $0; $0 = true; return !was }) else { return }
+            try? ledger.upgradeTermIndex()  // after the first chunk, as another process's append would
+        }
+        let report = try auditor.run(store)
+        #expect(try upgraded.withLock { $0 } && store.termIndexVersion() == 2)
+        #expect(report.ok, "\(report.findings)")
     }
 }
 
