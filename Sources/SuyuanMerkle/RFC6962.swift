@@ -62,17 +62,34 @@ public enum RFC6962 {
     }
 
     /// The inclusion proofs of many leaves in one tree, in the order of `indexes`: every node hash
-    /// they need is read once, in a single `hashes(for:)` call (their upper nodes are shared).
-    ///
-    /// One walk down the tree over the sorted distinct leaves: a range holding none of them is a
-    /// sibling some proof needs (read, as the complete subtrees it decomposes into), a range holding
-    /// some is split, its hash computed from its halves, and each half's hash appended to the proofs of
-    /// the leaves in the other half. Every needed hash is read once, in one call, and no per-node table
-    /// is built: for thousands of proofs this costs a fraction of building them one by one.
+    /// they need is read once, in a single `hashes(for:)` call (their upper nodes are shared), by one
+    /// `walk` over the sorted distinct leaves, which appends each half's hash to the proofs of the
+    /// leaves in the other half. For thousands of proofs this costs a fraction of building them one by one.
     public static func inclusionProofs(indexes: [UInt64], size: UInt64, reader: some HashReader) throws -> [[Hash]] {
         if let bad = indexes.first(where: { $0 >= size }) { throw MerkleError.indexOutOfRange(index: bad, size: size) }
         if indexes.isEmpty { return [] }
         let leaves = Array(Set(indexes)).sorted()
+        var proofs = [[Hash]](repeating: [], count: leaves.count)
+        let depth = 64 - (size - 1).leadingZeroBitCount  // the longest proof in a tree of `size` leaves
+        for i in proofs.indices { proofs[i].reserveCapacity(depth) }
+        _ = try walk(leaves: leaves, size: size, leafHashes: nil, reader: reader) { t, s, left, right in
+            for i in t.lowerBound..<s { proofs[i].append(right) }
+            for i in s..<t.upperBound { proofs[i].append(left) }
+        }
+        let position = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1, $0) })
+        return indexes.map { proofs[position[$0]!] }
+    }
+
+    /// One walk down the tree of `size` leaves over `leaves` (sorted, distinct, each below `size`),
+    /// returning the root. A range holding none of the leaves is a sibling some proof needs: its hash
+    /// is read, as the complete subtrees it decomposes into. A range holding some is split and its hash
+    /// computed from its halves; `split(t, s, left, right)` is then given the halves' hashes, where
+    /// `leaves[t]` lie in the range and `leaves[s...]` in its right half. A leaf's own hash is
+    /// `leafHashes[i]` when given (none is read then), else read. Every hash is read once, in one
+    /// `hashes(for:)` call, and no per-node table is built.
+    static func walk(leaves: [UInt64], size: UInt64, leafHashes: [Hash]?, reader: some HashReader,
+                     split visit: (_ t: Range<Int>, _ s: Int, _ left: Hash, _ right: Hash) -> Void) throws -> Hash {
+        precondition(leafHashes == nil || leafHashes!.count == leaves.count)
         /// The position in `t` of the first leaf at or past `boundary` (`t` is sorted).
         func split(_ t: Range<Int>, at boundary: UInt64) -> Int {
             var (lo, hi) = (t.lowerBound, t.upperBound)
@@ -86,7 +103,7 @@ public enum RFC6962 {
         var wanted: [NodeID] = []
         func collect(_ lo: UInt64, _ n: UInt64, _ t: Range<Int>) {
             if t.isEmpty { wanted += decomposition(start: lo, count: n); return }
-            if n == 1 { wanted.append(NodeID(level: 0, index: lo)); return }
+            if n == 1 { if leafHashes == nil { wanted.append(NodeID(level: 0, index: lo)) }; return }
             let k = largestPowerOfTwo(below: n)
             let s = split(t, at: lo + k)
             collect(lo, k, t.lowerBound..<s)
@@ -96,9 +113,6 @@ public enum RFC6962 {
         let hashes = try reader.hashes(for: wanted)
         guard hashes.count == wanted.count else { throw MerkleError.wrongHashCount(expected: wanted.count, got: hashes.count) }
         // Pass 2: the same walk, consuming `hashes` in order.
-        var proofs = [[Hash]](repeating: [], count: leaves.count)
-        let depth = 64 - (size - 1).leadingZeroBitCount  // the longest proof in a tree of `size` leaves
-        for i in proofs.indices { proofs[i].reserveCapacity(depth) }
         var next = 0
         func walk(_ lo: UInt64, _ n: UInt64, _ t: Range<Int>) -> Hash {
             if t.isEmpty {
@@ -109,18 +123,19 @@ public enum RFC6962 {
                 next += parts
                 return acc
             }
-            if n == 1 { next += 1; return hashes[next - 1] }
+            if n == 1 {
+                if let given = leafHashes { return given[t.lowerBound] }
+                next += 1
+                return hashes[next - 1]
+            }
             let k = largestPowerOfTwo(below: n)
             let s = split(t, at: lo + k)
             let left = walk(lo, k, t.lowerBound..<s)
             let right = walk(lo + k, n - k, s..<t.upperBound)
-            for i in t.lowerBound..<s { proofs[i].append(right) }
-            for i in s..<t.upperBound { proofs[i].append(left) }
+            visit(t, s, left, right)
             return nodeHash(left, right)
         }
-        _ = walk(0, size, 0..<leaves.count)
-        let position = Dictionary(uniqueKeysWithValues: leaves.enumerated().map { ($1, $0) })
-        return indexes.map { proofs[position[$0]!] }
+        return walk(0, size, 0..<leaves.count)
     }
 
     /// The consistency proof between the trees of the first `old` and first `new` leaves,

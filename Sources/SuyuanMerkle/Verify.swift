@@ -65,6 +65,33 @@ extension RFC6962 {
         return leaves.map { _ in nil }
     }
 
+    /// Verifies that each `(index, leafHash)` is the leaf at `index` of the tree of `size` leaves with
+    /// root `root`, reading from `reader` only the hashes of the subtrees that hold none of these
+    /// leaves: one `walk`, as `inclusionProofs` makes, but from the given leaf hashes, so no proof is
+    /// built and each node on the leaves' paths is hashed once. The answer is leaf by leaf, as
+    /// `verifyInclusions(_:size:root:)`'s: nil when the leaf is included. When the walk's root is not
+    /// `root` (or reading fails), each leaf's proof is read and checked alone, to say which fail.
+    public static func verifyInclusions(_ leaves: [(index: UInt64, leafHash: Hash)], size: UInt64, root: Hash,
+                                        reader: some HashReader) -> [(any Error)?] {
+        if leaves.isEmpty { return [] }
+        let order = leaves.indices.sorted { leaves[$0].index < leaves[$1].index }
+        if zip(order, order.dropFirst()).allSatisfy({ leaves[$0].index != leaves[$1].index }), leaves[order.last!].index < size,
+           let computed = try? walk(leaves: order.map { leaves[$0].index }, size: size, leafHashes: order.map { leaves[$0].leafHash },
+                                    reader: reader, split: { _, _, _, _ in }),
+           computed == root {
+            return leaves.map { _ in nil }
+        }
+        // Each proof read alone (batched proofs would share hashes computed from the very nodes that
+        // may be wrong), so a leaf fails only if its own proof does.
+        return leaves.map { l in
+            do {
+                let proof = try inclusionProof(index: l.index, size: size, reader: reader)
+                try verifyInclusion(leafHash: l.leafHash, index: l.index, size: size, proof: proof, root: root)
+                return nil
+            } catch { return error }
+        }
+    }
+
     /// The root that an inclusion proof implies (RFC 9162 §2.1.3.2 steps 1–4), after checking that the
     /// proof has exactly the length that `index` and `size` determine.
     public static func rootFromInclusionProof(leafHash: Hash, index: UInt64, size: UInt64, proof: [Hash]) throws -> Hash {

@@ -137,10 +137,12 @@ public struct TermBundle: Sendable {
 public enum ProductVerifier {
     /// Builds the journey from the ledger's index, proves every entry it used (and the registry entries
     /// its verdicts need) in the latest checkpoint, checks that checkpoint with `trusted` keys (default:
-    /// the operator key named in genesis) and its consistency with each of `trustedCheckpoints`.
+    /// the operator key named in genesis) and its consistency with each of `trustedCheckpoints`. The
+    /// inclusion of the entries is checked in one walk over the ledger's stored tree; with `bundle`, their
+    /// proofs are also read for the offline bundle (nil when there is no checkpoint, or without `bundle`).
     public static func verify(
         _ code: ProductCode, in ledger: Ledger, trusting trusted: [VerifierKey]? = nil, trustedCheckpoints: [[UInt8]] = [],
-        now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases
+        now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases, bundle: Bool = true
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
         // Every entry read, so the proofs below need not read or parse it again; its signature is
@@ -174,12 +176,12 @@ public enum ProductVerifier {
         for i in indexes where i < size {
             if let bytes = try read[i]?.bytes ?? ledger.store.entry(at: i)?.bytes { entries[i] = bytes }
         }
-        let proved = entries.keys.sorted()
-        let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
-        let material = ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)
-        // The signatures checked in the background are taken once the inclusion proofs are checked.
+        // The signatures checked in the background are taken once the inclusion is checked.
         var known: [UInt64: Entry] = [:]
-        var (cp, parsed, failures) = material.verify(trusting: keys, signedAfterInclusion: { known = signed.take(); return known })
+        var (cp, parsed, failures) = ProofMaterial.verify(checkpoint: note, entries: entries, trusting: keys,
+                                                          signedAfterInclusion: { known = signed.take(); return known }) { leaves, size, root in
+            RFC6962.verifyInclusions(leaves, size: size, root: root, reader: ledger.store)
+        }
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -204,7 +206,10 @@ public enum ProductVerifier {
         // The parsed entries are not part of the answer.
         Parallel.releaseInBackground((read, parsed, known))
         read = [:]
-        return (v, ProductBundle(code: code, createdAt: now, material: material))
+        guard bundle else { return (v, nil) }
+        let proved = entries.keys.sorted()
+        let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
+        return (v, ProductBundle(code: code, createdAt: now, material: ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)))
     }
 
     /// Checks the signatures of entries in the background, batch after batch, on all cores.

@@ -78,6 +78,20 @@ public struct ProofMaterial: Sendable {
     /// As `verify(trusting:signed:)`, asking for the entries already checked only once the inclusion
     /// proofs are checked: a caller checking signatures on other threads overlaps them with that.
     public func verify(trusting trusted: [VerifierKey], signedAfterInclusion: () -> [UInt64: Entry]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+        Self.verify(checkpoint: checkpoint, entries: entries, trusting: trusted, signedAfterInclusion: signedAfterInclusion) { leaves, size, root in
+            // All at once (their shared upper paths hashed once).
+            RFC6962.verifyInclusions(leaves.map { ($0.index, $0.leafHash, proofs[$0.index] ?? []) }, size: size, root: root)
+        }
+    }
+
+    /// The checks of `verify(trusting:signedAfterInclusion:)` for `entries` proved by `inclusion`, which
+    /// says for each (index, leaf hash computed from its bytes) whether it is in the checkpoint's tree
+    /// of `size` leaves and `root` (nil when it is): from the proofs a bundle carries, or from the
+    /// tree a ledger stores (`RFC6962.verifyInclusions(_:size:root:reader:)`).
+    public static func verify(
+        checkpoint: [UInt8], entries: [UInt64: [UInt8]], trusting trusted: [VerifierKey], signedAfterInclusion: () -> [UInt64: Entry],
+        inclusion: (_ leaves: [(index: UInt64, leafHash: Hash)], _ size: UInt64, _ root: Hash) -> [(any Error)?]
+    ) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
         var failures: [String] = []
         var parsed: [UInt64: Entry] = [:]
         let cp: VerifiedCheckpoint
@@ -85,12 +99,11 @@ public struct ProofMaterial: Sendable {
             return (nil, [:], ["the checkpoint does not verify with the trusted key(s) \(trusted.map(\.description).joined(separator: ", ")): \(error)"])
         }
         let size = cp.checkpoint.size, root = cp.checkpoint.root
-        let items = entries.sorted(by: { $0.key < $1.key }).map { (index: $0.key, bytes: $0.value, proof: proofs[$0.key] ?? []) }
-        // The inclusion proofs, all at once (their shared upper paths hashed once).
+        let items = entries.sorted(by: { $0.key < $1.key }).map { (index: $0.key, bytes: $0.value) }
         let covered = items.filter { $0.index < size }
         let leafHashes = Parallel.map(covered) { RFC6962.leafHash($0.bytes) }
-        let inclusion = RFC6962.verifyInclusions(zip(covered, leafHashes).map { ($0.index, $1, $0.proof) }, size: size, root: root)
-        let notIncluded = Dictionary(uniqueKeysWithValues: zip(covered, inclusion).compactMap { item, error in error.map { (item.index, "\($0)") } })
+        let included = inclusion(zip(covered, leafHashes).map { ($0.index, $1) }, size, root)
+        let notIncluded = Dictionary(uniqueKeysWithValues: zip(covered, included).compactMap { item, error in error.map { (item.index, "\($0)") } })
         let known = signedAfterInclusion()
         // Then each entry on its own (canonical form, signature): on all cores.
         let signers = SignerKeyCache()

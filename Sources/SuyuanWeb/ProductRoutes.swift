@@ -61,7 +61,7 @@ public struct ProductRoutes: RouteGroup {
             return .bytes(hit, contentType: "application/json", headers: noStore)
         }
         let body = try await env.blocking { () throws -> [UInt8] in
-            let (v, b) = try ProductVerifier.verify(code, in: env.ledger, now: now)
+            let (v, b) = try ProductVerifier.verify(code, in: env.ledger, now: now, bundle: bundle)
             let doc: JSONValue
             if bundle {
                 guard let b else {

@@ -414,7 +414,7 @@ struct DemoReport {
         var milkBundle: ProductBundle?
         for p in products {
             let (v, b) = try ProductVerifier.verify(try ProductCode(parsing: p.code), in: ledger, trusting: [opVkey],
-                                                   trustedCheckpoints: [firstCheckpoint], now: now)
+                                                   trustedCheckpoints: [firstCheckpoint], now: now, bundle: p.code == DemoScenario.milk)
             results[p.label] = v
             if p.code == DemoScenario.milk { milkBundle = b }
             IO.print("")

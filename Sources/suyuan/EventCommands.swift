@@ -202,7 +202,7 @@ struct VerifyCommand: SuyuanCommand {
             let l = try ledger.open()
             let saved = try trustedCheckpoints.map { try IO.read($0, limit: 1 << 20) }
             let (result, b) = try ProductVerifier.verify(product, in: l, trusting: keys.isEmpty ? nil : keys, trustedCheckpoints: saved,
-                                                         now: systemClock(), policy: pol, regions: regions)
+                                                         now: systemClock(), policy: pol, regions: regions, bundle: bundle != nil)
             v = result
             made = b
             if keys.isEmpty && !json { IO.note("trusting the operator key named in the ledger's genesis (\(l.genesis.operatorKey)); pass --trust to pin it") }

@@ -853,6 +853,41 @@ struct Verify {
         #expect(try forked.json()["integrity"]?["failures"]?.arrayValue?.contains { $0.stringValue?.contains("trusted checkpoint 1 is not consistent") == true } == true, "\(forked)")
     }
 
+    /// A ledger file edited behind the ledger's back (triggers dropped) fails `verify`, naming what no
+    /// longer proves: an event entry whose recorded time was changed by a millisecond (its statement's
+    /// signature still verifies, its leaf is no longer in the checkpoint), and the stored tree.
+    @Test func aTamperedLedgerFileFailsVerification() async throws {
+        let w = try await TraceWorld.get()
+        let sb = try Sandbox()
+        let clean = try await sb.ok(["verify", TC.item, "--ledger", try w.copy(into: sb, as: "clean.ledger"), "--json"]).json()
+        let commission = try #require(clean["events"]?[0]?["index"]?.int)
+        func failures(_ ledger: String) async throws -> [String] {
+            let r = try await sb.run(["verify", TC.item, "--ledger", ledger, "--json"])
+            #expect(r.status == 1, "\(r)")
+            let j = try r.json()
+            #expect(j["verified"]?.boolValue == false)
+            return j["integrity"]?["failures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        }
+        let edited = try w.copy(into: sb, as: "edited.ledger")
+        try #require(try runTool(["sqlite3", edited, """
+            DROP TRIGGER entries_no_update;
+            UPDATE entries SET body = CAST(substr(t, 1, p - 3) || (CASE substr(t, p - 2, 1) WHEN '0' THEN '1' ELSE '0' END) || substr(t, p - 1) AS BLOB)
+              FROM (SELECT CAST(body AS TEXT) AS t, instr(CAST(body AS TEXT), 'Z","signature"') + 1 AS p FROM entries WHERE idx = \(commission))
+              WHERE idx = \(commission);
+            """]) == 0)
+        let one = try await failures(edited)
+        #expect(one.count == 1 && one[0].hasPrefix("entry \(commission) is not included in the checkpoint"), "\(one)")
+
+        // Every stored hash the proofs read (the leaf hashes of the other entries, the subtree hashes).
+        let nodes = try w.copy(into: sb, as: "nodes.ledger")
+        try #require(try runTool(["sqlite3", nodes, """
+            DROP TRIGGER entries_no_update; DROP TRIGGER nodes_no_update;
+            UPDATE entries SET leaf_hash = randomblob(32); UPDATE nodes SET hash = randomblob(32);
+            """]) == 0)
+        let many = try await failures(nodes)
+        #expect(!many.isEmpty && many.allSatisfy { $0.contains("is not included in the checkpoint") }, "\(many)")
+    }
+
     @Test func tamperedBundlesFail() async throws {
         let w = try await TraceWorld.get()
         let sb = try Sandbox()

@@ -92,6 +92,63 @@ import Testing
         #expect(RFC6962.verifyInclusions([], size: 5, root: Self.roots[5]).isEmpty)
     }
 
+    /// Leaves checked in one walk over a stored tree (`verifyInclusions(_:size:root:reader:)`) say,
+    /// leaf by leaf, what their proofs read from that tree and checked alone say: for every tree of
+    /// 1...64 leaves and a spread of leaf sets, the sound leaves all verify in one read that asks for
+    /// none of the leaves themselves; a wrong leaf hash, a changed stored node on the leaves' paths, a
+    /// leaf past the tree, a repeated leaf and a wrong root each fail exactly the leaves that fail alone.
+    @Test func leavesCheckedInOneWalkOverAStoredTreeAgreeWithTheirProofs() throws {
+        typealias Leaf = (index: UInt64, leafHash: Hash)
+        func alone(_ leaves: [Leaf], _ size: UInt64, _ root: Hash, _ reader: some HashReader) -> [String?] {
+            leaves.map { l in
+                do {
+                    let proof = try RFC6962.inclusionProof(index: l.index, size: size, reader: reader)
+                    try RFC6962.verifyInclusion(leafHash: l.leafHash, index: l.index, size: size, proof: proof, root: root)
+                    return nil
+                } catch { return "\(error)" }
+            }
+        }
+        var cases = 0, failing = 0
+        for n in 1...Self.maxSize {
+            let size = UInt64(n), root = Self.roots[n]
+            let masks: [UInt64] = n <= 6 ? Array(1..<(1 << UInt64(n))) : [1, 1 << UInt64(n - 1), 0x5555_5555_5555_5555, 0x0123_4567_89AB_CDEF, UInt64.max]
+            for mask in masks {
+                let set = (0..<size).filter { mask & (1 << $0) != 0 }
+                let sound: [Leaf] = set.map { ($0, Self.leafHashes[Int($0)]) }.reversed()  // any order
+                let counting = CountingReader(nodes: Self.nodes)
+                #expect(RFC6962.verifyInclusions(sound, size: size, root: root, reader: counting).allSatisfy { $0 == nil }, "n=\(n)")
+                #expect(counting.calls == 1 && !counting.lastIDs.contains { $0.level == 0 && set.contains($0.index) }, "n=\(n)")
+                let j = (n * 7 + Int(mask % 13)) % sound.count
+                var variants: [(String, [Leaf], [NodeID: Hash], Hash)] = [("sound", sound, Self.nodes, root)]
+                var v = sound
+                v[j].leafHash = Self.leafHashes[(Int(v[j].index) + 1) % Self.maxSize]
+                variants.append(("wrong leaf hash", v, Self.nodes, root))
+                // A stored node the walk reads (none when every leaf is given), one bit changed.
+                if let read = counting.lastIDs.first {
+                    var changed = Self.nodes
+                    changed[read] = Hash(bytes: Self.nodes[read]!.bytes.enumerated().map { $0 == 0 ? $1 ^ 1 : $1 })!
+                    variants.append(("changed stored node", sound, changed, root))
+                }
+                v = sound; v[j].index = size; variants.append(("past the tree", v, Self.nodes, root))
+                if sound.count > 1 { v = sound; v[0] = v[1]; variants.append(("a repeat", v, Self.nodes, root)) }
+                variants.append(("wrong root", sound, Self.nodes, Self.roots[n - 1]))
+                for (what, leaves, nodes, root) in variants {
+                    let reader = BoundedReader(nodes: nodes, size: size)
+                    let expected = alone(leaves, size, root, reader)
+                    let walked = RFC6962.verifyInclusions(leaves, size: size, root: root, reader: reader).map { $0.map { "\($0)" } }
+                    #expect(walked == expected, "n=\(n) mask=\(String(mask, radix: 16)) \(what)")
+                    if what == "sound" { #expect(expected.allSatisfy { $0 == nil }) }
+                    else if what == "changed stored node" { #expect(expected.contains { $0 != nil }, "n=\(n) \(what)") }
+                    else if what != "a repeat" { #expect(expected[j] != nil, "n=\(n) \(what)") }
+                    cases += 1
+                    failing += expected.count { $0 != nil }
+                }
+            }
+        }
+        #expect(cases > 1000 && failing > 1000)
+        #expect(RFC6962.verifyInclusions([(index: UInt64, leafHash: Hash)](), size: 5, root: Self.roots[5], reader: BoundedReader(nodes: Self.nodes, size: 5)).isEmpty)
+    }
+
     @Test func inclusionProofsForEveryIndex() throws {
         let t = Tally()
         for n in 1...Self.maxSize {
