@@ -31,7 +31,12 @@ public enum RFC6962 {
     /// Root computed from all leaf hashes in memory, by the plain RFC 9162 §2.1.1 recursion
     /// (for tests, audit and small trees).
     public static func root(leafHashes: [Hash]) -> Hash {
-        leafHashes.isEmpty ? emptyRoot : mth(leafHashes[...])
+        root(leafHashes: leafHashes[...])
+    }
+
+    /// As `root(leafHashes:)`, for a slice.
+    public static func root(leafHashes: ArraySlice<Hash>) -> Hash {
+        leafHashes.isEmpty ? emptyRoot : mth(leafHashes)
     }
 
     private static func mth(_ leaves: ArraySlice<Hash>) -> Hash {

@@ -56,29 +56,14 @@ struct FastStatement {
         guard rc == SQLITE_DONE else { throw fail(db, rc) }
     }
 
-    /// Runs a query whose first column holds hashes and returns those that are 32 bytes long.
-    func hashes(_ db: Database, _ values: [FastValue]) throws -> [Hash] {
-        try run(db, values) {
-            var out: [Hash] = []
-            while true {
-                let rc = sqlite3_step(handle)
-                if rc == SQLITE_DONE { return out }
-                guard rc == SQLITE_ROW else { throw fail(db, rc) }
-                let n = Int(sqlite3_column_bytes(handle, 0))
-                if let h = Hash(bytes: UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 0), count: n)) { out.append(h) }
-            }
-        }
-    }
-
-    /// Runs a query whose rows are (integer, blob) and hands each to `row`, without copying the blob.
-    func rows(_ db: Database, _ values: [FastValue], _ row: (Int64, UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Runs a query and hands each row to `row`, whose column values are valid only during the call.
+    func rows(_ db: Database, _ values: [FastValue], _ row: (FastRow) throws -> Void) throws {
         try run(db, values) {
             while true {
                 let rc = sqlite3_step(handle)
                 if rc == SQLITE_DONE { return }
                 guard rc == SQLITE_ROW else { throw fail(db, rc) }
-                let n = Int(sqlite3_column_bytes(handle, 1))
-                try row(sqlite3_column_int64(handle, 0), UnsafeRawBufferPointer(start: sqlite3_column_blob(handle, 1), count: n))
+                try row(FastRow(handle: handle))
             }
         }
     }
@@ -91,6 +76,19 @@ struct FastStatement {
             guard rc == SQLITE_ROW else { throw fail(db, rc) }
             return sqlite3_column_int64(handle, 0)
         }
+    }
+}
+
+/// The current row of a fast statement, read in place.
+struct FastRow {
+    fileprivate let handle: OpaquePointer
+
+    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    /// The column's bytes, without a copy: valid until the statement steps again.
+    func blob(_ column: Int32) -> UnsafeRawBufferPointer {
+        let p = sqlite3_column_blob(handle, column)  // before `_bytes`, as SQLite requires
+        return UnsafeRawBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column)))
     }
 }
 

@@ -181,19 +181,18 @@ public final class SQLiteLedgerStore: LedgerStore {
     public func entries(from index: UInt64, count: Int) throws -> [StoredEntry] {
         guard count > 0, index <= UInt64(Int64.max) else { return [] }
         return try guarded { try pool.read { db in
-            try Self.readEntries(db, sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [Int64(index), count])
+            try Self.readEntries(db, sql: "SELECT idx, body, leaf_hash FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(Int64(index)), .int(Int64(count))])
         } }
     }
 
-    /// Reads (idx, body, leaf_hash) rows as stored entries.
-    private static func readEntries(_ db: Database, sql: String, _ arguments: StatementArguments) throws -> [StoredEntry] {
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+    /// Reads (idx, body, leaf_hash) rows as stored entries, each value copied once.
+    private static func readEntries(_ db: Database, sql: String, _ arguments: [FastValue]) throws -> [StoredEntry] {
         var out: [StoredEntry] = []
-        while let row = try rows.next() {
-            let idx: Int64 = row[0]
-            let leaf = [UInt8](row[2] as Data)
+        try FastStatement(db, sql).rows(db, arguments) { row in
+            let idx = row.int(0), leaf = row.blob(2)
+            guard idx >= 0 else { throw LedgerError.corrupt("an entry has the index \(idx)") }
             guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
-            out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row[1] as Data), leafHash: h))
+            out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row.blob(1)), leafHash: h))
         }
         return out
     }
@@ -203,31 +202,42 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
-        let leaves = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+        let leaves = try FastStatement(db, "SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
         let stored = try readStoredNodes(ids.filter { $0.level >= minStoredLevel }.map(nodeKey), db)
-        // Nodes below the stored levels come from the leaf hashes of their aligned block of
-        // 2^minStoredLevel leaves, read once per block: a proof's lowest siblings share one block.
-        var blocks: [UInt64: [Hash]] = [:]
-        func block(_ b: UInt64) throws -> [Hash] {
-            if let known = blocks[b] { return known }
-            let first = Int64(b << UInt64(minStoredLevel))
-            let hashes = try leaves.hashes(db, [.int(first), .int(first + (1 << minStoredLevel))])
-            blocks[b] = hashes
-            return hashes
-        }
-        return try ids.map { id in
-            if id.level < minStoredLevel {
-                let firstLeaf = id.index << UInt64(id.level)
-                let b = firstLeaf >> UInt64(minStoredLevel)
-                let hashes = try block(b)
-                let offset = Int(firstLeaf - (b << UInt64(minStoredLevel))), count = 1 << id.level
-                guard offset + count <= hashes.count else { throw missing(id) }
-                return id.level == 0 ? hashes[offset] : RFC6962.root(leafHashes: Array(hashes[offset..<offset + count]))
+        // Nodes below the stored levels are hashed from the leaf hashes of their aligned block of
+        // 2^minStoredLevel leaves. Proofs and walks ask in tree order, so the block last read is kept:
+        // the lowest siblings on one leaf's path all lie in its block.
+        let blockSize = 1 << minStoredLevel
+        var block: [Hash] = []
+        block.reserveCapacity(blockSize)
+        var current: UInt64?
+        var out: [Hash] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            guard id.level < minStoredLevel else {
+                guard let h = stored[nodeKey(id)] else { throw missing(id) }
+                out.append(h)
+                continue
             }
-            guard let h = stored[nodeKey(id)] else { throw missing(id) }
-            return h
+            let firstLeaf = id.index << UInt64(id.level)
+            let b = firstLeaf >> UInt64(minStoredLevel)
+            if current != b {
+                current = nil
+                block.removeAll(keepingCapacity: true)
+                let first = Int64(b << UInt64(minStoredLevel))
+                try leaves.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
+                    let leaf = row.blob(1)
+                    guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(row.int(0)) has a leaf hash of \(leaf.count) bytes") }
+                    block.append(h)
+                }
+                current = b
+            }
+            let offset = Int(firstLeaf - (b << UInt64(minStoredLevel))), count = 1 << id.level
+            guard offset + count <= block.count else { throw missing(id) }
+            out.append(RFC6962.root(leafHashes: block[offset..<offset + count]))
         }
+        return out
     }
 
     /// The stored nodes with the given keys (those absent, or not 32 bytes, are left out). Keys close
@@ -243,9 +253,10 @@ public final class SQLiteLedgerStore: LedgerStore {
             var j = i
             while j + 1 < sorted.count, sorted[j + 1] - sorted[j] <= maxGap { j += 1 }
             var next = i
-            try range.rows(db, [.int(sorted[i]), .int(sorted[j])]) { id, blob in
+            try range.rows(db, [.int(sorted[i]), .int(sorted[j])]) { row in
+                let id = row.int(0)
                 while next <= j, sorted[next] < id { next += 1 }
-                if next <= j, sorted[next] == id, let h = Hash(bytes: blob) { found[id] = h }
+                if next <= j, sorted[next] == id, let h = Hash(bytes: row.blob(1)) { found[id] = h }
             }
             i = j + 1
         }
@@ -293,10 +304,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     fileprivate static func entries(_ db: Database, withTerm term: String, from: UInt64) throws -> [StoredEntry] {
-        try readEntries(db, sql: """
+        guard from <= UInt64(Int64.max) else { return [] }
+        return try readEntries(db, sql: """
             SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
             WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
-            """, [term, Int64(from)])
+            """, [.text(term), .int(Int64(from))])
     }
 
     public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {
