@@ -264,15 +264,16 @@ public struct ProductVerification: Sendable {
         for p in problems { l.append("  ✗ \(p)") }
         l.append("")
         l.append("Journey (\(journey.steps.count) events):")
-        for s in journey.steps {
+        // Each step's lines on all cores: a product may have thousands.
+        l += Parallel.map(journey.steps) { s in
             var line = "  \(s.event.time.millisecondString)  \(s.step.padded(13)) \(s.place ?? "-")  — \(s.signerName)  [entry \(s.index)]"
             if let v = s.via { line += " via \(v)" }
             if s.retracted { line += "  (declared in error)" }
-            l.append(line)
-            if let c = s.event.countryOfOrigin { l.append("      origin \(c)\(s.event.lot.map { ", lot \($0)" } ?? "")\(s.event.expiry.map { ", expires \($0)" } ?? "")") }
-            if let c = s.event.customsRelease { l.append("      customs declaration \(c.declaration), mode \(c.mode)") }
-            for r in s.event.sensorReadings { l.append("      \(r.type) \(JourneyRules.number(r.value))\(r.uom.map { " \($0)" } ?? "")") }
-            if let r = s.event.reason ?? s.event.errorReason { l.append("      reason: \(r)") }
+            if let c = s.event.countryOfOrigin { line += "\n      origin \(c)\(s.event.lot.map { ", lot \($0)" } ?? "")\(s.event.expiry.map { ", expires \($0)" } ?? "")" }
+            if let c = s.event.customsRelease { line += "\n      customs declaration \(c.declaration), mode \(c.mode)" }
+            for r in s.event.sensorReadings { line += "\n      \(r.type) \(JourneyRules.number(r.value))\(r.uom.map { " \($0)" } ?? "")" }
+            if let r = s.event.reason ?? s.event.errorReason { line += "\n      reason: \(r)" }
+            return line
         }
         l.append("")
         l.append("Cold chain: \(journey.coldChain)    Recall: \(journey.recalled ? "RECALLED\(journey.recallReason.map { " (\($0))" } ?? "")" : "none")")
