@@ -120,9 +120,6 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     /// The entries indexed under `term` with index ≥ `from`, in ledger order (a default reads them one
     /// by one).
     func entries(withTerm term: String, from: UInt64) throws -> [StoredEntry]
-    /// The same entries handed to `body` in ledger order, about `chunk` at a time as they are read,
-    /// so that a caller can work on the first while the rest are read (a default hands them all at once).
-    func entries(withTerm term: String, from: UInt64, chunk: Int, _ body: ([StoredEntry]) throws -> Void) throws
     /// Every (index, term) row of the term index for entries in `range`, ordered by index then term.
     func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)]
     /// A small configuration value (e.g. the operator key file path), or nil.
@@ -167,11 +164,6 @@ extension LedgerStore {
 
     /// The entries indexed under `term`, in ledger order.
     public func entries(withTerm term: String) throws -> [StoredEntry] { try entries(withTerm: term, from: 0) }
-
-    public func entries(withTerm term: String, from: UInt64, chunk: Int, _ body: ([StoredEntry]) throws -> Void) throws {
-        let all = try entries(withTerm: term, from: from)
-        if !all.isEmpty { try body(all) }
-    }
 
     /// Builds every part, then writes them together: for stores whose writing is too cheap to overlap.
     public func append(parts: Int, _ build: (any AppendTransaction, Int) throws -> [NewEntry]) throws -> [StoredEntry] {

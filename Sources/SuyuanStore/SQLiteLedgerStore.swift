@@ -188,22 +188,13 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// Reads (idx, body, leaf_hash) rows as stored entries, each value copied once.
     private static func readEntries(_ db: Database, sql: String, _ arguments: [FastValue]) throws -> [StoredEntry] {
         var out: [StoredEntry] = []
-        try readEntries(db, sql: sql, arguments, chunk: .max) { out = $0 }
-        return out
-    }
-
-    /// As `readEntries(_:sql:_:)`, handing the entries to `body` `chunk` at a time as they are read.
-    private static func readEntries(_ db: Database, sql: String, _ arguments: [FastValue], chunk: Int,
-                                    _ body: ([StoredEntry]) throws -> Void) throws {
-        var out: [StoredEntry] = []
         try FastStatement(db, sql).rows(db, arguments) { row in
             let idx = row.int(0), leaf = row.blob(2)
             guard idx >= 0 else { throw LedgerError.corrupt("an entry has the index \(idx)") }
             guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
             out.append(StoredEntry(index: UInt64(idx), bytes: [UInt8](row.blob(1)), leafHash: h))
-            if out.count >= chunk { try body(out); out = [] }
         }
-        if !out.isEmpty { try body(out) }
+        return out
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
@@ -312,23 +303,13 @@ public final class SQLiteLedgerStore: LedgerStore {
         try pool.read { db in try Self.entries(db, withTerm: term, from: from) }
     }
 
-    /// Reads the entries in chunks, in one read transaction (one snapshot of the ledger).
-    public func entries(withTerm term: String, from: UInt64, chunk: Int, _ body: ([StoredEntry]) throws -> Void) throws {
-        guard from <= UInt64(Int64.max) else { return }
-        try guarded { try pool.read { db in
-            try Self.readEntries(db, sql: Self.termEntries, [.text(term), .int(Int64(from))], chunk: max(1, chunk), body)
-        } }
-    }
-
     fileprivate static func entries(_ db: Database, withTerm term: String, from: UInt64) throws -> [StoredEntry] {
         guard from <= UInt64(Int64.max) else { return [] }
-        return try readEntries(db, sql: termEntries, [.text(term), .int(Int64(from))])
+        return try readEntries(db, sql: """
+            SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
+            WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
+            """, [.text(term), .int(Int64(from))])
     }
-
-    private static let termEntries = """
-        SELECT e.idx, e.body, e.leaf_hash FROM terms t JOIN entries e ON e.idx = t.idx
-        WHERE t.term = ? AND t.idx >= ? ORDER BY t.idx
-        """
 
     public func termRows(in range: Range<UInt64>) throws -> [(index: UInt64, term: String)] {
         guard !range.isEmpty, range.upperBound <= UInt64(Int64.max) else { return [] }

@@ -146,17 +146,15 @@ public enum ProductVerifier {
     ) throws -> (ProductVerification, ProductBundle?) {
         let reader = TraceReader(ledger: ledger)
         // Every entry read, so the proofs below need not read or parse it again; its signature is
-        // checked on the cores from the moment its chunk is read, while this thread reads the next
-        // chunks, builds the journey and checks inclusion. `verify` below checks the rest.
+        // checked on the cores from the moment it is read, while this thread builds the journey and
+        // reads the proofs. `verify` below checks the rest.
         var read: [UInt64: Entry] = [:]
         let signed = BackgroundSignatures()
         defer { _ = signed.take() }  // nothing outlives this call, even when it throws
         let source: EntrySource = { term in
-            var entries: [Entry] = []
-            try reader.entries(term, chunk: 1000) { chunk in
-                entries += chunk
-                signed.check(chunk.filter { read.updateValue($0, forKey: $0.index) == nil })
-            }
+            let entries = try reader.entries(term)
+            let new = entries.filter { read.updateValue($0, forKey: $0.index) == nil }
+            signed.check(new)
             return entries
         }
         // Only the registry's facts about the journey's signers and bodies are read, not the whole

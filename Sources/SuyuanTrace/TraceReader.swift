@@ -58,12 +58,6 @@ public struct TraceReader: Sendable {
         try Entry.parseAll(try ledger.store.entries(withTerm: term))
     }
 
-    /// The same entries, handed to `body` about `chunk` at a time as they are read, each chunk parsed
-    /// on all cores: a caller works on the first (checks their signatures, say) while the rest are read.
-    public func entries(_ term: String, chunk: Int, _ body: ([Entry]) throws -> Void) throws {
-        try ledger.store.entries(withTerm: term, from: 0, chunk: chunk) { try body(try Entry.parseAll($0)) }
-    }
-
     /// The attestation with `id` and its status changes, or nil.
     public func attestation(id: String) throws -> RecordedAttestation? {
         try Self.recorded(from: try entries("attestation:\(id)")).first

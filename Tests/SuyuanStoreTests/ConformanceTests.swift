@@ -158,42 +158,6 @@ import SuyuanStore
         try expectChainAndTree(h, l)
     }
 
-    /// The entries under a term read in chunks are those read at once, in order, in chunks of at most
-    /// the size asked for (all at once where a store has no better way); a throw from the chunk's
-    /// consumer ends the read with that error.
-    @Test(arguments: StoreKind.allCases)
-    func entriesUnderATermReadInChunksAreThoseReadAtOnce(_ kind: StoreKind) throws {
-        let clock = TestClock()
-        let (h, _) = try makeLedger(kind, clock: clock)
-        var prev = try h.store.entry(at: 0)!.leafHash
-        // 25 entries under the term, among 15 that are not.
-        _ = try h.store.append { _ in
-            (1...40).map { i in
-                let e = NewEntry(entry: Entry(index: UInt64(i), prev: prev, recordedAt: clock.current, signed: fx.notice(i, at: clock.current)),
-                                 terms: i % 8 < 5 ? ["t", "other"] : ["other"])
-                prev = e.leafHash
-                return e
-            }
-        }
-        let term = "t"
-        let all = try h.store.entries(withTerm: term)
-        #expect(all.count == 25)
-        for (chunk, from) in [(1, 0), (4, 0), (7, 10), (25, 0), (1000, 3), (5, 100)] {
-            var chunks: [[StoredEntry]] = []
-            try h.store.entries(withTerm: term, from: UInt64(from), chunk: chunk) { chunks.append($0) }
-            let expected = all.filter { $0.index >= from }
-            #expect(chunks.flatMap { $0 }.map(\.bytes) == expected.map(\.bytes) && chunks.flatMap { $0 }.map(\.leafHash) == expected.map(\.leafHash))
-            #expect(chunks.allSatisfy { !$0.isEmpty && ($0.count <= chunk || kind == .memory) }, "chunk \(chunk)")
-            if kind == .sqlite { #expect(chunks.count == (expected.count + chunk - 1) / chunk, "chunk \(chunk)") }
-        }
-        struct Enough: Error {}
-        var seen = 0
-        #expect(throws: Enough.self) {
-            try h.store.entries(withTerm: term, from: 0, chunk: 4) { seen += $0.count; throw Enough() }
-        }
-        #expect(seen == (kind == .sqlite ? 4 : 25))
-    }
-
     /// A term index upgrade (rows for committed entries, and the new version) is written with its
     /// append's entries, or not at all.
     @Test(arguments: StoreKind.allCases)
