@@ -1,6 +1,8 @@
 // RFC 8785 JSON Canonicalization Scheme (JCS) and pretty printing.
 // Specification: Specs/jcs.md.
 
+import Dispatch
+
 extension JSONValue {
     /// RFC 8785 canonical bytes. Throws for a non-finite number.
     public func canonical() throws(JSONError) -> [UInt8] {
@@ -18,11 +20,15 @@ extension JSONValue {
     /// Human-readable: 2-space indent, keys in JCS order, same number/string formatting as JCS,
     /// no trailing newline. Empty containers print as `[]` / `{}`; a member is `"key": value`.
     /// Non-finite numbers (which have no JSON form) print as `NaN`, `Infinity`, `-Infinity`.
-    public func prettyPrinted() -> String {
+    public func prettyPrinted() -> String { String(decoding: prettyPrintedBytes(), as: UTF8.self) }
+
+    /// The UTF-8 bytes of `prettyPrinted()`, followed by `terminator`.
+    public func prettyPrintedBytes(terminator: [UInt8] = []) -> [UInt8] {
         var out = JSONByteSink(capacity: 1024)
         defer { out.deallocate() }
         JSONWriter.writePretty(self, level: 0, into: &out)
-        return out.string()
+        terminator.withUnsafeBufferPointer { out.append(contentsOf: $0) }
+        return out.bytes()
     }
 }
 
@@ -58,10 +64,8 @@ enum JSONWriter {
             writeString(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
-            var first = true
-            for item in items {
+            try writeItems(items, into: &out) { item, first, out throws(JSONError) in
                 if !first { out.append(UInt8(ascii: ",")) }
-                first = false
                 try writeCanonical(item, into: &out)
             }
             out.append(UInt8(ascii: "]"))
@@ -93,10 +97,8 @@ enum JSONWriter {
                 return
             }
             out.append(UInt8(ascii: "["))
-            var first = true
-            for item in items {
+            writeItems(items, into: &out) { item, first, out in
                 if !first { out.append(UInt8(ascii: ",")) }
-                first = false
                 newline(level + 1, &out)
                 writePretty(item, level: level + 1, into: &out)
             }
@@ -119,6 +121,44 @@ enum JSONWriter {
             }
             newline(level, &out)
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Arrays of at least this many items are written in parts on all cores.
+    static let parallelItems = 4096
+
+    /// Writes each item with `write(item, isFirst, sink)`, in order. A long array (a product's
+    /// thousands of events) is cut into parts written into their own sinks on all cores, then joined:
+    /// each item's bytes depend on nothing but the item, so the output is the same. The first error
+    /// (in item order) is thrown.
+    static func writeItems<E: Error>(_ items: [JSONValue], into out: inout JSONByteSink,
+                                     _ write: (JSONValue, Bool, inout JSONByteSink) throws(E) -> Void) throws(E) {
+        guard items.count >= parallelItems else {
+            for (n, item) in items.enumerated() { try write(item, n == 0, &out) }
+            return
+        }
+        let partCount = 16
+        let size = (items.count + partCount - 1) / partCount
+        var parts = [(sink: JSONByteSink, error: E?)]()
+        parts.reserveCapacity(partCount)
+        for _ in 0..<partCount { parts.append((JSONByteSink(capacity: 4096), nil)) }
+        defer { for p in parts { p.sink.deallocate() } }
+        parts.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let parts = buffer  // each part is written by exactly one iteration
+            withoutActuallyEscaping(write) { write in
+                nonisolated(unsafe) let write = write
+                DispatchQueue.concurrentPerform(iterations: partCount) { k in
+                    var sink = parts[k].sink
+                    do throws(E) {
+                        for n in (k * size)..<Swift.min(items.count, (k + 1) * size) { try write(items[n], n == 0, &sink) }
+                    } catch { parts[k].error = error }
+                    parts[k].sink = sink
+                }
+            }
+        }
+        for p in parts {
+            if let e = p.error { throw e }
+            out.append(contentsOf: UnsafeBufferPointer(start: p.sink.base, count: p.sink.count))
         }
     }
 
@@ -376,8 +416,6 @@ struct JSONByteSink {
     func deallocate() { base.deallocate() }
 
     func bytes() -> [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    func string() -> String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
 
     /// Ensures room for `n` more bytes.
     @inline(__always)

@@ -182,11 +182,14 @@ public struct ProductVerification: Sendable {
     // MARK: Output
 
     public var json: JSONValue {
-        let events: [JSONValue] = journey.steps.map { s in
+        // Each signer's did:key once, and each event's object on all cores: a product may have thousands.
+        var dids: [PublicKey: String] = [:]
+        for s in journey.steps where dids[s.signer] == nil { dids[s.signer] = DIDKey.encode(s.signer) }
+        let events: [JSONValue] = Parallel.map(journey.steps) { [dids] s in
             var o: [String: JSONValue] = [
                 "index": .number(Double(s.index)), "time": .string(s.event.time.millisecondString), "step": .string(s.step),
                 "type": .string(s.event.type), "eventID": .string(s.event.eventID), "signer": .string(s.signerName),
-                "signerKey": .string(DIDKey.encode(s.signer)), "retracted": .bool(s.retracted),
+                "signerKey": .string(dids[s.signer]!), "retracted": .bool(s.retracted),
             ]
             if let p = s.place { o["location"] = .string(p) }
             if let b = s.event.bizStep { o["bizStep"] = .string(b) }

@@ -264,7 +264,7 @@ enum IO {
 
     static func print(_ s: String) { FileHandle.standardOutput.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8)) }
     static func note(_ s: String) { FileHandle.standardError.write(Data("suyuan: \(s)\n".utf8)) }
-    static func printJSON(_ v: JSONValue) { print(v.prettyPrinted()) }
+    static func printJSON(_ v: JSONValue) { FileHandle.standardOutput.write(Data(v.prettyPrintedBytes(terminator: [0x0A]))) }
 }
 
 /// After an append: sign a checkpoint with the operator key named at init, when it is at hand.

@@ -85,6 +85,35 @@ private func jsonCanonical(_ value: JSONValue) -> String {
             #expect(try JCS.canonicalize(Array(pretty.utf8)) == vector.output, "\(vector.name)")
         }
     }
+
+    /// A long array (written in parts on all cores) comes out byte for byte as its items written one
+    /// after another: canonical and pretty, at the top and nested; a non-finite number in any part
+    /// fails the canonical form.
+    @Test func longArraysAreWrittenAsTheirItemsInOrder() throws {
+        let vectors = try Self.loadVectors().map { try JSONValue.parse($0.input) }
+        let items: [JSONValue] = (0..<10_007).map { n in
+            switch n % 4 {
+            case 0: vectors[n % vectors.count]
+            case 1: .object(["n": .number(Double(n)), "s": .string("é\u{1}\"\(n)"), "a": .array([.null, .bool(n % 8 == 1)])])
+            case 2: .string(String(repeating: "x", count: n % 50))
+            default: .number(Double(n) / 7)
+            }
+        }
+        let array = JSONValue.array(items)
+        let canonical = "[" + (try items.map { String(decoding: try $0.canonical(), as: UTF8.self) }).joined(separator: ",") + "]"
+        #expect(String(decoding: try array.canonical(), as: UTF8.self) == canonical)
+        let nested = JSONValue.object(["events": array, "count": .number(Double(items.count))])
+        #expect(String(decoding: try nested.canonical(), as: UTF8.self) == #"{"count":10007,"events":"# + canonical + "}")
+        let pretty = "[" + items.map { "\n  " + $0.prettyPrinted().replacingOccurrences(of: "\n", with: "\n  ") }.joined(separator: ",") + "\n]"
+        #expect(array.prettyPrinted() == pretty)
+        #expect(nested.prettyPrinted() == "{\n  \"count\": 10007,\n  \"events\": " + pretty.replacingOccurrences(of: "\n", with: "\n  ") + "\n}")
+        for bad in [3, 5_000, 10_006] {
+            var v = items
+            v[bad] = .number(.infinity)
+            #expect(throws: JSONError.self) { try JSONValue.array(v).canonical() }
+            #expect(JSONValue.array(v).prettyPrinted().contains("Infinity"))
+        }
+    }
 }
 
 // MARK: - Rejections
