@@ -218,7 +218,11 @@ struct VerifyCommand: SuyuanCommand {
             try IO.write(Array((b.json(report: v).prettyPrinted() + "\n").utf8), to: out)
             if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
         }
-        if json { IO.printJSON(v.json) } else { IO.print(v.text) }
+        if json {
+            let doc = v.json
+            IO.printJSON(doc)
+            Parallel.releaseInBackground(doc)
+        } else { IO.print(v.text) }
         Parallel.releaseInBackground((v, made))
         if !v.verified { throw ExitCode(CLIError.verification) }
     }
