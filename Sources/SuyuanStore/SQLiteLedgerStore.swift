@@ -227,8 +227,9 @@ public final class SQLiteLedgerStore: LedgerStore {
                 block.removeAll(keepingCapacity: true)
                 let first = Int64(b << UInt64(minStoredLevel))
                 try leaves.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
-                    let leaf = row.blob(1)
-                    guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(row.int(0)) has a leaf hash of \(leaf.count) bytes") }
+                    let idx = row.int(0), leaf = row.blob(1)
+                    guard idx == first + Int64(block.count) else { throw LedgerError.corrupt("entry \(first + Int64(block.count)) is missing") }
+                    guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
                     block.append(h)
                 }
                 current = b

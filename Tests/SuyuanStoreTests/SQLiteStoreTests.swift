@@ -28,6 +28,29 @@ import SuyuanStore
         #expect(try SQLiteLedgerStore(path: path).tail().size == 21)
     }
 
+    /// Proof hashes below the stored levels come from a block of leaf hashes: a row missing from the
+    /// block, or a leaf hash of the wrong length, is reported as corruption naming the entry, never
+    /// taken as a neighbour's hash.
+    @Test func aDamagedLeafBlockIsCorruptionNotAnotherHash() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        let sound = try SQLiteLedgerStore(path: path).hashes(for: [NodeID(level: 2, index: 4), NodeID(level: 0, index: 35)])
+        #expect(sound == [RFC6962.root(leafHashes: try (16..<20).map { try l.store.entry(at: $0)!.leafHash }), try l.store.entry(at: 35)!.leafHash])
+        let q = try DatabaseQueue(path: path)
+        try q.write { db in
+            try db.execute(sql: "DROP TRIGGER entries_no_delete; DROP TRIGGER entries_no_update")
+            try db.execute(sql: "DELETE FROM entries WHERE idx = 17")
+            try db.execute(sql: "UPDATE entries SET leaf_hash = x'00' WHERE idx = 34")
+        }
+        try q.close()
+        let store = try SQLiteLedgerStore(path: path)
+        #expect { _ = try store.hashes(for: [NodeID(level: 2, index: 4)]) } throws: { "\($0)".contains("entry 17 is missing") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 35)]) } throws: { "\($0)".contains("entry 34 has a leaf hash of 1 bytes") }
+    }
+
     @Test func notALedger() throws {
         let dir = TempDir()
         #expect { _ = try SQLiteLedgerStore(path: dir.file("missing.db")) } throws: {
