@@ -11,7 +11,8 @@ public struct Finding: Sendable, Equatable, CustomStringConvertible {
     public let index: UInt64?
     /// What kind of rule failed: `encoding`, `index`, `chain`, `signature`, `unauthorized`, `time`,
     /// `duplicate`, `stored-leaf-hash`, `stored-node`, `checkpoint-signature`, `checkpoint-root`,
-    /// `checkpoint-beyond-end`, `trusted-checkpoint`, `genesis`, `recorded-at`; the mirror adds `trust`,
+    /// `checkpoint-beyond-end`, `trusted-checkpoint`, `genesis`, `recorded-at`, `index-term`,
+    /// `index-version`; the mirror adds `trust`,
     /// `rollback` and `consistency` (`Specs/mirror.md`).
     public let kind: String
     /// What the rule expected.
@@ -91,6 +92,8 @@ public struct Auditor: Sendable {
     public var maxFindings = 1000
     /// Called after each chunk with (entries done, total).
     public var progress: (@Sendable (UInt64, UInt64) -> Void)?
+    /// The store's term index version when it is newer than `rules` know: its terms are not checked.
+    private var newerIndexVersion: Int?
 
     public init() {}
 
@@ -101,6 +104,9 @@ public struct Auditor: Sendable {
         while true {
             var auditor = self
             auditor.rules = rules.derivingTerms(ofVersion: version)
+            // An index a newer version wrote holds terms these rules cannot derive: say so once,
+            // instead of reporting every such term as tampering.
+            auditor.newerIndexVersion = version > rules.termIndexVersion ? version : nil
             let report = try auditor.audit(store)
             // An append that upgraded the index while this audit read it would show as index-term
             // findings: audit again against the version it now records (it only ever rises).
@@ -153,6 +159,10 @@ public struct Auditor: Sendable {
             parsed = box.value
         }
         if position == 0 { state.add(Finding(index: nil, kind: "genesis", expected: "entry 0 (genesis)", found: "an empty ledger")) }
+        if let v = newerIndexVersion {
+            state.add(Finding(index: nil, kind: "index-version", expected: "a term index of version \(rules.termIndexVersion) or earlier",
+                              found: "version \(v), written by a newer version of Suyuan: its index terms were not checked; audit with that version or a later one"))
+        }
         try state.checkTerms(store, upTo: UInt64(Int64.max))
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position
@@ -254,7 +264,7 @@ public struct Auditor: Sendable {
 
         /// Compares the stored term index for entries before `end` with the terms their statements imply.
         mutating func checkTerms(_ store: any LedgerStore, upTo end: UInt64) throws {
-            guard end > termsChecked else { return }
+            guard end > termsChecked, auditor.newerIndexVersion == nil else { return }
             let stored = try store.termRows(in: termsChecked..<end)
             var want: [UInt64: Set<String>] = [:], have: [UInt64: Set<String>] = [:]
             for r in expectedTerms { want[r.index, default: []].insert(r.term) }

@@ -201,6 +201,23 @@ import SuyuanTrace
         #expect(try upgraded.withLock { $0 } && store.termIndexVersion() == 2)
         #expect(report.ok, "\(report.findings)")
     }
+
+    /// A ledger whose index a newer version wrote (here: the version-2 index audited with the
+    /// version-1 rules) is reported once, as such, instead of every newer term as tampering; the
+    /// chain, signatures and tree are still audited.
+    @Test func anIndexFromANewerVersionIsOneFindingNotTampering() throws {
+        let (w, _) = try Self.world(rules: .suyuan)
+        let store = try SQLiteLedgerStore(path: w.dir + "/ledger.db")
+        #expect(try store.termIndexVersion() == 2)
+        var auditor = Auditor()
+        auditor.rules = .suyuan
+        #expect(try auditor.run(store).ok)
+        auditor.rules = RuleBook.suyuan.derivingTerms(ofVersion: 1)
+        let report = try auditor.run(store)
+        #expect(report.findings.map(\.kind) == ["index-version"], "\(report.findings)")
+        #expect(report.findings.first?.found.contains("version 2, written by a newer version of Suyuan") == true)
+        #expect(report.entries == (try w.ledger.size()))
+    }
 }
 
 /// Term bundles: what a remote reader uses instead of the ledger's index.
