@@ -173,6 +173,20 @@ extension World {
         #expect(offline.integrityFailures.contains { $0.hasPrefix("entry \(index):") && $0.contains("signature") }, "\(offline.integrityFailures)")
     }
 
+    /// A bundle is read up to `ProductBundle.maxBytes` (64 MiB), not only to the JSON parser's default
+    /// 16 MiB: a product with 10,000 events has a bundle of about 30 MB. Larger ones are refused.
+    @Test func aBundleLargerThanSixteenMebibytesVerifies() throws {
+        let (w, _) = try Self.world()
+        let (_, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
+        guard case .object(var o) = try #require(bundle).json else { Issue.record("shape"); return }
+        o["report"] = .string(String(repeating: "x", count: 17 << 20))  // display only: never trusted
+        let big = try JSONValue.object(o).canonical()
+        #expect(big.count > 17 << 20)
+        #expect(try ProductBundle(parsing: big).verify(trusting: [Self.operatorKey], now: w.now).verified)
+        o["report"] = .string(String(repeating: "x", count: ProductBundle.maxBytes))
+        #expect { _ = try ProductBundle(parsing: try JSONValue.object(o).canonical()) } throws: { "\($0)".contains("larger than \(ProductBundle.maxBytes) bytes") }
+    }
+
     @Test func aBundleNeedsTheRightTrustedKey() throws {
         let (w, _) = try Self.world()
         let (_, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
