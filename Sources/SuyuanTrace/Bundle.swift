@@ -138,8 +138,9 @@ public enum ProductVerifier {
     /// Builds the journey from the ledger's index, proves every entry it used (and the registry entries
     /// its verdicts need) in the latest checkpoint, checks that checkpoint with `trusted` keys (default:
     /// the operator key named in genesis) and its consistency with each of `trustedCheckpoints`. The
-    /// inclusion of the entries is checked in one walk over the ledger's stored tree; with `bundle`, their
-    /// proofs are also read for the offline bundle (nil when there is no checkpoint, or without `bundle`).
+    /// inclusion of the entries is checked in one walk over the ledger's stored tree; with `bundle`,
+    /// their proofs are read instead, checked, and returned in the offline bundle (nil when there is
+    /// no checkpoint, or without `bundle`).
     public static func verify(
         _ code: ProductCode, in ledger: Ledger, trusting trusted: [VerifierKey]? = nil, trustedCheckpoints: [[UInt8]] = [],
         now: Timestamp, policy: LaterSuspensionPolicy? = nil, regions: [Region] = Region.allCases, bundle: Bool = true
@@ -176,11 +177,19 @@ public enum ProductVerifier {
         for i in indexes where i < size {
             if let bytes = try read[i]?.bytes ?? ledger.store.entry(at: i)?.bytes { entries[i] = bytes }
         }
+        // For a bundle its proofs are read, and checked as offline; otherwise inclusion is checked in
+        // one walk over the stored tree, which builds no proof.
+        let proofs: [UInt64: [Hash]]?
+        if bundle {
+            let proved = entries.keys.sorted()
+            proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
+        } else { proofs = nil }
         // The signatures checked in the background are taken once the inclusion is checked.
         var known: [UInt64: Entry] = [:]
         var (cp, parsed, failures) = ProofMaterial.verify(checkpoint: note, entries: entries, trusting: keys,
                                                           signedAfterInclusion: { known = signed.take(); return known }) { leaves, size, root in
-            RFC6962.verifyInclusions(leaves, size: size, root: root, reader: ledger.store)
+            guard let proofs else { return RFC6962.verifyInclusions(leaves, size: size, root: root, reader: ledger.store) }
+            return RFC6962.verifyInclusions(leaves.map { ($0.index, $0.leafHash, proofs[$0.index] ?? []) }, size: size, root: root)
         }
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
@@ -206,9 +215,7 @@ public enum ProductVerifier {
         // The parsed entries are not part of the answer.
         Parallel.releaseInBackground((read, parsed, known))
         read = [:]
-        guard bundle else { return (v, nil) }
-        let proved = entries.keys.sorted()
-        let proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
+        guard let proofs else { return (v, nil) }
         return (v, ProductBundle(code: code, createdAt: now, material: ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)))
     }
 

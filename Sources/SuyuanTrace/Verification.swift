@@ -19,9 +19,10 @@ public struct ProofMaterial: Sendable {
     /// The bundle fields (`Specs/bundle.md`): the checkpoint note and the entries, ascending, each
     /// with its base64 bytes and proof.
     var json: [String: JSONValue] {
+        // On all cores: a product's bundle may hold thousands of entries and their proofs.
         ["checkpoint": .string(String(decoding: checkpoint, as: UTF8.self)),
-         "entries": .array(entries.keys.sorted().map { i in
-             .object(["index": .number(Double(i)), "entry": .string(Base64.encode(entries[i]!)),
+         "entries": .array(Parallel.map(entries.sorted { $0.key < $1.key }) { [proofs] i, bytes in
+             .object(["index": .number(Double(i)), "entry": .string(Base64.encode(bytes)),
                       "proof": .array((proofs[i] ?? []).map { .string(Base64.encode($0.bytes)) })])
          })]
     }

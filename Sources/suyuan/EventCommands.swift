@@ -215,7 +215,7 @@ struct VerifyCommand: SuyuanCommand {
             }
         }
         if let out = bundle, let b = made {
-            try IO.write(Array((b.json(report: v).prettyPrinted() + "\n").utf8), to: out)
+            try IO.write(b.json(report: v).prettyPrintedBytes(terminator: [0x0A]), to: out)
             if !json { IO.note("wrote offline bundle \(out) (\(b.material.entries.count) entries with inclusion proofs)") }
         }
         if json {
