@@ -52,11 +52,16 @@ public struct ProductBundle: Sendable {
         let rules = RuleBook.suyuan
         // The registry, replayed from the bundled registry entries, each checked against the rules.
         var registry = Registry(genesis: genesis)
-        let ordered = parsed.sorted { $0.key < $1.key }.map(\.value)
-        var terms: [UInt64: [String]] = [:]
-        for e in ordered where e.index > 0 {
-            terms[e.index] = rules.terms(e.statement)
-            guard terms[e.index]!.contains(Registry.term) else { continue }
+        let ordered = parsed.sorted { $0.key < $1.key }.map(\.value).filter { $0.index > 0 }
+        // Each entry's terms, and the rules of every entry but the registry's (an event's CBV 2.0 hash
+        // among them), on all cores: a product's bundle may hold thousands of events.
+        let termLists = Parallel.map(ordered) { rules.terms($0.statement) }
+        let terms = Dictionary(uniqueKeysWithValues: zip(ordered.map(\.index), termLists))
+        let invalid = Parallel.map(ordered) { e -> String? in
+            guard !terms[e.index]!.contains(Registry.term) else { return nil }
+            do { try rules.rule(for: e.statement.kind).validate(e.statement); return nil } catch { return "entry \(e.index): \(error)" }
+        }
+        for e in ordered where terms[e.index]!.contains(Registry.term) {
             do {
                 let rule = try rules.rule(for: e.statement.kind)
                 try rule.validate(e.statement)
@@ -65,9 +70,7 @@ public struct ProductBundle: Sendable {
                 registry.apply(e)
             } catch { failures.append("registry entry \(e.index): \(error)") }
         }
-        for e in ordered where e.index > 0 && !terms[e.index]!.contains(Registry.term) {
-            do { try rules.rule(for: e.statement.kind).validate(e.statement) } catch { failures.append("entry \(e.index): \(error)") }
-        }
+        failures += invalid.compactMap { $0 }
         let source: EntrySource = { term in ordered.filter { terms[$0.index]?.contains(term) == true } }
         let journey = try ProductJourney.build(code, source: source, registry: registry)
         var v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,

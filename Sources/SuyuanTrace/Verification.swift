@@ -47,25 +47,33 @@ public struct ProofMaterial: Sendable {
         return f
     }
 
-    /// Parses the checkpoint and entries of a bundle document; every malformed part is named.
+    /// Parses the checkpoint and entries of a bundle document; every malformed part is named (the
+    /// first in document order). The entries are decoded on all cores.
     init(_ f: Fields, _ what: String) throws(LedgerError) {
         checkpoint = Array(try f.string("checkpoint", maxLength: 16 << 10).utf8)
         entries = [:]; proofs = [:]
-        for (n, item) in try f.array("entries", maxCount: 1_000_000).enumerated() {
-            let e = try Fields(item, "\(what) entries[\(n)]", allowed: ["index", "entry", "proof"])
-            guard let i = e.object["index"]?.integerValue, i >= 0 else { throw .malformed("\(what) entries[\(n)].index must be a non-negative integer") }
-            guard let b = Base64.decode(try e.string("entry", maxLength: Statement.maxBytes * 3)) else { throw .malformed("\(what) entries[\(n)].entry is not base64") }
-            var proof: [Hash] = []
-            for p in try e.array("proof", maxCount: 64) {
-                guard let s = p.stringValue, let d = Base64.decode(s), let h = Hash(bytes: d) else {
-                    throw .malformed("\(what) entries[\(n)].proof must hold base64 32-byte hashes")
-                }
-                proof.append(h)
-            }
-            guard entries[UInt64(i)] == nil else { throw .malformed("\(what) entry \(i) appears twice") }
-            entries[UInt64(i)] = b
-            proofs[UInt64(i)] = proof
+        let items = Array(try f.array("entries", maxCount: 1_000_000).enumerated())
+        for decoded in Parallel.map(items, { n, item in Result { () throws(LedgerError) in try Self.entry(item, "\(what) entries[\(n)]") } }) {
+            let (i, b, proof) = try decoded.get()
+            guard entries[i] == nil else { throw .malformed("\(what) entry \(i) appears twice") }
+            entries[i] = b
+            proofs[i] = proof
         }
+    }
+
+    /// One item of a bundle's `entries`: its index, entry bytes and proof.
+    private static func entry(_ item: JSONValue, _ what: String) throws(LedgerError) -> (UInt64, [UInt8], [Hash]) {
+        let e = try Fields(item, what, allowed: ["index", "entry", "proof"])
+        guard let i = e.object["index"]?.integerValue, i >= 0 else { throw .malformed("\(what).index must be a non-negative integer") }
+        guard let b = Base64.decode(try e.string("entry", maxLength: Statement.maxBytes * 3)) else { throw .malformed("\(what).entry is not base64") }
+        var proof: [Hash] = []
+        for p in try e.array("proof", maxCount: 64) {
+            guard let s = p.stringValue, let d = Base64.decode(s), let h = Hash(bytes: d) else {
+                throw .malformed("\(what).proof must hold base64 32-byte hashes")
+            }
+            proof.append(h)
+        }
+        return (UInt64(i), b, proof)
     }
 
     /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof and
