@@ -1,8 +1,9 @@
 // The identifier normalisation of the CBV 2.0 event hash (Specs/event-hash.md, "Identifiers"):
 // EPC pure-identity URNs, EPC class and ID-pattern URNs and GS1 Digital Link URIs become one
 // constrained canonical Digital Link URI on https://id.gs1.org. Anything else is left alone.
-// Pure: no I/O, no Foundation.
+// Pure: no I/O, no Foundation; answers for ASCII text are memoised.
 
+import Synchronization
 import SuyuanFormats
 
 /// Converts GS1 identifiers to the constrained canonical GS1 Digital Link form used by the event hash.
@@ -12,6 +13,24 @@ enum EPCNormaliser {
     /// The canonical Digital Link URI for `text`, or nil if `text` is not a GS1 identifier this
     /// normalisation knows.
     static func normalise(_ text: String) -> String? {
+        // A product's thousands of events name the same few identifiers (its pallet, its places):
+        // each is normalised once. Only ASCII text is memoised: String keys compare by canonical
+        // equivalence, and two byte-different non-ASCII texts must not share an answer.
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else { return normaliseAnew(text) }
+        if let known = memo.withLock({ $0[text] }) { return known }
+        let answer = normaliseAnew(text)
+        memo.withLock { m in
+            if m.count >= memoLimit { m.removeAll(keepingCapacity: true) }
+            m[text] = answer
+        }
+        return answer
+    }
+
+    /// Answers already computed (nil answers too), at most `memoLimit` of them.
+    private static let memo = Mutex<[String: String?]>([:])
+    static let memoLimit = 4096
+
+    static func normaliseAnew(_ text: String) -> String? {
         if text.hasPrefix("urn:epc:") { return epcURN(text) }
         if text.hasPrefix("http://") || text.hasPrefix("https://") { return digitalLink(text) }
         return nil

@@ -258,4 +258,24 @@ enum EventHashVectors {
     func otherIdentifiersAreLeftAlone(_ text: String) {
         #expect(EPCNormaliser.normalise(text) == nil)
     }
+
+    /// Memoised answers are those computed anew: asked again, after the memo filled and was
+    /// cleared, concurrently, and for non-ASCII texts that Swift compares as equal but whose bytes
+    /// differ (which are never memoised).
+    @Test func memoisedIdentifiersAreNormalisedAsAnew() {
+        let known = ["urn:epc:id:sgtin:4012345.011111.9876", "urn:epc:id:sscc:4012345.1", "https://example.com/01/04012345111118/22/2A?x=1",
+                     "https://id.gs1.org/01/4012345111118", "geo:47.506694,11.104301", "https://id.gs1.org/00/095060000000000015"]
+        let many = (0..<(EPCNormaliser.memoLimit + 100)).map { "https://example.com/01/0950600013435\($0 % 10)/21/S\($0)" }
+        for text in known + many + known + known {
+            #expect(EPCNormaliser.normalise(text) == EPCNormaliser.normaliseAnew(text), "\(text)")
+        }
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            for text in many.shuffled() + known where EPCNormaliser.normalise(text) != EPCNormaliser.normaliseAnew(text) {
+                Issue.record("worker \(k): \(text)")
+            }
+        }
+        let composed = "https://id.gs1.org/01/04012345111118/21/caf\u{E9}", decomposed = "https://id.gs1.org/01/04012345111118/21/cafe\u{301}"
+        #expect(composed == decomposed && Array(composed.utf8) != Array(decomposed.utf8))
+        for text in [composed, decomposed, composed] { #expect(EPCNormaliser.normalise(text) == EPCNormaliser.normaliseAnew(text)) }
+    }
 }
