@@ -120,6 +120,11 @@ enum EventHashValues {
     /// True for the fields whose values are timestamps: the name contains `time` and not `offset`
     /// (case-insensitive), e.g. `eventTime`, `time`, `startTime`.
     static func isTimeField(_ name: String) -> Bool {
+        // ASCII names (all of EPCIS's) by their bytes: lowercasing ASCII changes only A-Z.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            let lower = String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+            return lower.utf8.containsBytes(of: "time".utf8) && !lower.utf8.containsBytes(of: "offset".utf8)
+        }
         let lower = name.lowercased()
         // Fast exit, exact: where these ASCII characters occur, their bytes occur.
         guard lower.utf8.containsBytes(of: "time".utf8) else { return false }

@@ -259,6 +259,18 @@ enum EventHashVectors {
         #expect(EPCNormaliser.normalise(text) == nil)
     }
 
+    /// Time fields are those whose lowercased name contains `time` and not `offset`: the byte test for
+    /// ASCII names answers as the Unicode definition does.
+    @Test func timeFieldsAreThoseNamedSo() {
+        let names = ["eventTime", "time", "startTime", "TIME", "eventTimeZoneOffset", "OFFSETTIME", "quantity", "tim", "timE",
+                     "recordTime", "declarationTime", "bizTransaction", "t\u{130}me", "Zeit", "sensorTimeOffsetX", ""]
+        for name in names {
+            let lower = name.lowercased()
+            #expect(EventHashValues.isTimeField(name) == (lower.contains("time") && !lower.contains("offset")), "\(name)")
+        }
+        #expect(EventHashValues.isTimeField("eventTime") && !EventHashValues.isTimeField("eventTimeZoneOffset"))
+    }
+
     /// Memoised answers are those computed anew: asked again, after the memo filled and was
     /// cleared, concurrently, and for non-ASCII texts that Swift compares as equal but whose bytes
     /// differ (which are never memoised).
