@@ -140,10 +140,17 @@ func verifyRuns(_ code: ProductCode, in bl: BenchLedger, runs: Int, target: Doub
     }
     // The parts of the integrity proof, timed alone on the same entries: reading their inclusion
     // proofs, and checking proofs and signatures (here parsing every entry too, which verify avoids).
-    guard let material = try ProductVerifier.verify(code, in: bl.ledger, now: benchNow).1?.material else {
+    guard let bundle = try ProductVerifier.verify(code, in: bl.ledger, now: benchNow).1 else {
         print("  \(label): the ledger has no checkpoint; nothing to prove against")
         return
     }
+    let material = bundle.material
+    // The consumer's offline check of the product's bundle file, from its bytes.
+    let bundleBytes = try bundle.json.canonical()
+    let (offlineTime, offline) = try measure(runs) {
+        try ProductBundle(parsing: bundleBytes).verify(trusting: [bl.ledger.genesis.operatorKey], now: benchNow)
+    }
+    precondition(offline.integrityFailures.isEmpty, "the offline bundle does not verify: \(offline.integrityFailures.prefix(2))")
     let proved = material.entries.keys.sorted()
     let checkpoint = try Checkpoint.verify(material.checkpoint, trusting: [bl.ledger.genesis.operatorKey]).checkpoint
     let size = checkpoint.size
@@ -182,9 +189,11 @@ func verifyRuns(_ code: ProductCode, in bl: BenchLedger, runs: Int, target: Doub
     print("    of which checking their inclusion in one walk over the stored tree (as verify does): \(walkTime.text)")
     print("    (a bundle's proofs, read for the same entries: \(proofTime.text); checking the bundle's proofs, parsing, signatures: \(checkTime.text))")
     print("    of which verdicts (3 regions): \(verdictTime.text)")
+    print("    offline: its bundle (\(bundleBytes.count / 1024) KiB) checked from its bytes with no ledger (ProductBundle.verify): \(offlineTime.text)")
     print("    the floor: libsodium verifying the \(signed.count) signatures alone on \(cores) cores: \(floor.text)")
-    print(String(format: "      ProductVerifier.verify takes %.2f × the floor (p50 against p50; CPU %.2f ×)",
-                 total.p50 / floor.p50, Latencies.p50(total.cpu) / Latencies.p50(floor.cpu)))
+    print(String(format: "      ProductVerifier.verify takes %.2f × the floor (p50 against p50; CPU %.2f ×); the offline check %.2f × (CPU %.2f ×)",
+                 total.p50 / floor.p50, Latencies.p50(total.cpu) / Latencies.p50(floor.cpu),
+                 offlineTime.p50 / floor.p50, Latencies.p50(offlineTime.cpu) / Latencies.p50(floor.cpu)))
 }
 
 let cores = ProcessInfo.processInfo.activeProcessorCount
