@@ -223,7 +223,6 @@ public final class SQLiteLedgerStore: LedgerStore {
             let firstLeaf = id.index << UInt64(id.level)
             let b = firstLeaf >> UInt64(minStoredLevel)
             if current != b {
-                current = nil
                 block.removeAll(keepingCapacity: true)
                 let first = Int64(b << UInt64(minStoredLevel))
                 try leaves.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in

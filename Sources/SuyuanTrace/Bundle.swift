@@ -182,18 +182,19 @@ public enum ProductVerifier {
         }
         // For a bundle its proofs are read, and checked as offline; otherwise inclusion is checked in
         // one walk over the stored tree, which builds no proof.
-        let proofs: [UInt64: [Hash]]?
+        var material: ProofMaterial?
         if bundle {
             let proved = entries.keys.sorted()
-            proofs = Dictionary(uniqueKeysWithValues: zip(proved, try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)))
-        } else { proofs = nil }
+            let proofs = try RFC6962.inclusionProofs(indexes: proved, size: size, reader: ledger.store)
+            material = ProofMaterial(checkpoint: note, entries: entries, proofs: Dictionary(uniqueKeysWithValues: zip(proved, proofs)))
+        }
         // The signatures checked in the background are taken once the inclusion is checked.
         var known: [UInt64: Entry] = [:]
-        var (cp, parsed, failures) = ProofMaterial.verify(checkpoint: note, entries: entries, trusting: keys,
-                                                          signedAfterInclusion: { known = signed.take(); return known }) { leaves, size, root in
-            guard let proofs else { return RFC6962.verifyInclusions(leaves, size: size, root: root, reader: ledger.store) }
-            return RFC6962.verifyInclusions(leaves.map { ($0.index, $0.leafHash, proofs[$0.index] ?? []) }, size: size, root: root)
-        }
+        let take = { known = signed.take(); return known }
+        var (cp, parsed, failures) = material?.verify(trusting: keys, signedAfterInclusion: take)
+            ?? ProofMaterial.verify(checkpoint: note, entries: entries, trusting: keys, signedAfterInclusion: take) { leaves, size, root in
+                RFC6962.verifyInclusions(leaves, size: size, root: root, reader: ledger.store)
+            }
         for i in indexes.sorted() where i >= size {
             failures.append("entry \(i) is newer than the latest signed checkpoint (size \(size)); run `suyuan checkpoint`")
         }
@@ -218,8 +219,7 @@ public enum ProductVerifier {
         // The parsed entries are not part of the answer.
         Parallel.releaseInBackground((read, parsed, known))
         read = [:]
-        guard let proofs else { return (v, nil) }
-        return (v, ProductBundle(code: code, createdAt: now, material: ProofMaterial(checkpoint: note, entries: entries, proofs: proofs)))
+        return (v, material.map { ProductBundle(code: code, createdAt: now, material: $0) })
     }
 
     /// Checks the signatures of entries in the background, batch after batch, on all cores.

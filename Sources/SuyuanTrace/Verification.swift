@@ -78,15 +78,10 @@ public struct ProofMaterial: Sendable {
 
     /// Checks the checkpoint signature with `trusted` keys and every entry's inclusion proof and
     /// signature; returns the verified checkpoint, the parsed entries and every failure, each a
-    /// sentence. `signed` may hold entries the caller parsed from these very bytes and whose
-    /// signatures it checked (`checkSignatures`): those are not parsed or checked again.
-    public func verify(trusting trusted: [VerifierKey], signed known: [UInt64: Entry] = [:]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
-        verify(trusting: trusted, signedAfterInclusion: { known })
-    }
-
-    /// As `verify(trusting:signed:)`, asking for the entries already checked only once the inclusion
-    /// proofs are checked: a caller checking signatures on other threads overlaps them with that.
-    public func verify(trusting trusted: [VerifierKey], signedAfterInclusion: () -> [UInt64: Entry]) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
+    /// sentence. `signedAfterInclusion`, asked once the inclusion proofs are checked, may give entries
+    /// the caller parsed from these very bytes and whose signatures it checked (`checkSignatures`,
+    /// on other threads meanwhile): those are not parsed or checked again.
+    public func verify(trusting trusted: [VerifierKey], signedAfterInclusion: () -> [UInt64: Entry] = { [:] }) -> (VerifiedCheckpoint?, [UInt64: Entry], [String]) {
         Self.verify(checkpoint: checkpoint, entries: entries, trusting: trusted, signedAfterInclusion: signedAfterInclusion) { leaves, size, root in
             // All at once (their shared upper paths hashed once).
             RFC6962.verifyInclusions(leaves.map { ($0.index, $0.leafHash, proofs[$0.index] ?? []) }, size: size, root: root)
