@@ -16,6 +16,11 @@ import SuyuanMerkle
 /// append is one `BEGIN IMMEDIATE` transaction, so concurrent writers (threads or processes) are
 /// serialised by SQLite's write lock and never fork the chain.
 public final class SQLiteLedgerStore: LedgerStore {
+    /// SQLite's page cache per connection unless told otherwise: 64 MiB.
+    public static let defaultPageCacheKiB = 65_536
+    /// The page cache for one read of a product (`suyuan verify`): 2 MiB, SQLite's own default.
+    public static let singleReadPageCacheKiB = 2_048
+
     /// `PRAGMA application_id` of a Suyuan ledger file ("SUYN").
     public static let applicationID: Int32 = 0x5355_594E
     /// The schema version in `PRAGMA user_version`.
@@ -50,8 +55,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// leaves it byte for byte. (GRDB's `DatabasePool` writes on open to keep the WAL non-empty.)
     ///
     /// A writer waits up to `lockTimeout` seconds for another process's write lock before failing with a
-    /// `.busy` `StorageError`.
-    public init(path: String, create: Bool = false, readOnly: Bool = false, lockTimeout: Double = 30) throws {
+    /// `.busy` `StorageError`. `pageCacheKiB` bounds SQLite's page cache: the default suits appends and
+    /// a server; one verification reads each page about once, and a small cache then spares it the
+    /// fresh memory of every page it reads (`Specs/storage.md`).
+    public init(path: String, create: Bool = false, readOnly: Bool = false, lockTimeout: Double = 30,
+                pageCacheKiB: Int = SQLiteLedgerStore.defaultPageCacheKiB) throws {
         self.path = path
         let exists = FileManager.default.fileExists(atPath: path)
         if !exists && !create { throw OpenError.missing(path) }
@@ -59,8 +67,9 @@ public final class SQLiteLedgerStore: LedgerStore {
         var config = Configuration()
         config.busyMode = .timeout(lockTimeout)
         config.readonly = readOnly
+        let cacheKiB = max(pageCacheKiB, 64)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -65536")  // 64 MiB page cache
+            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")  // negative: KiB, not pages
         }
         do { pool = try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError {
             // Only "not a database" means not a ledger: a full disk, a read-only file system or a lock
@@ -159,6 +168,11 @@ public final class SQLiteLedgerStore: LedgerStore {
     static let minStoredLevel = 4
     public var lowestStoredNodeLevel: Int { Self.minStoredLevel }
     static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
+
+    /// The page cache its connection uses, in KiB (`PRAGMA cache_size`, set at open).
+    public func pageCacheKiB() throws -> Int {
+        try guarded { try pool.read { db in -(try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? 0) } }
+    }
 
     // MARK: LedgerStore
 

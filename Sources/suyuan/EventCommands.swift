@@ -4,6 +4,7 @@ import SuyuanClient
 import SuyuanCrypto
 import SuyuanFormats
 import SuyuanLedger
+import SuyuanStore
 import SuyuanTrace
 
 struct EventCommand: SuyuanCommand {
@@ -199,7 +200,8 @@ struct VerifyCommand: SuyuanCommand {
             made = b
         } else if let code {
             let product = try parseProductCode(code, "CODE")
-            let l = try ledger.open()
+            // One read of the product: pages are seldom read twice, so a small page cache.
+            let l = try ledger.open(pageCacheKiB: SQLiteLedgerStore.singleReadPageCacheKiB)
             let saved = try trustedCheckpoints.map { try IO.read($0, limit: 1 << 20) }
             let (result, b) = try ProductVerifier.verify(product, in: l, trusting: keys.isEmpty ? nil : keys, trustedCheckpoints: saved,
                                                          now: systemClock(), policy: pol, regions: regions, bundle: bundle != nil)

@@ -109,11 +109,11 @@ struct LedgerOptions: ParsableArguments {
     }
 
     /// Opens the store of an existing ledger file; refused with `--server` (this command needs the file).
-    func openStore() throws -> SQLiteLedgerStore {
+    func openStore(pageCacheKiB: Int = SQLiteLedgerStore.defaultPageCacheKiB) throws -> SQLiteLedgerStore {
         if let server {
             throw CLIError(code: CLIError.usage, message: "this command works on a ledger file, not with --server \(server); keep a verified replica with `suyuan mirror --from \(server)` and run it on that")
         }
-        return try SQLiteLedgerStore(path: path, lockTimeout: LedgerOptions.lockTimeout)
+        return try SQLiteLedgerStore(path: path, lockTimeout: LedgerOptions.lockTimeout, pageCacheKiB: pageCacheKiB)
     }
 
     /// How long a command waits for another process's lock on the ledger: `$SUYUAN_LOCK_TIMEOUT` seconds
@@ -124,7 +124,9 @@ struct LedgerOptions: ParsableArguments {
     }
 
     /// Opens an existing ledger.
-    func open() throws -> Ledger { try Ledger(opening: try openStore(), rules: .suyuan) }
+    func open(pageCacheKiB: Int = SQLiteLedgerStore.defaultPageCacheKiB) throws -> Ledger {
+        try Ledger(opening: try openStore(pageCacheKiB: pageCacheKiB), rules: .suyuan)
+    }
 }
 
 /// Where a secret key's passphrase comes from: `--passphrase-file`, else `$SUYUAN_PASSPHRASE`.

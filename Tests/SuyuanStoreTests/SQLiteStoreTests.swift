@@ -28,6 +28,22 @@ import SuyuanStore
         #expect(try SQLiteLedgerStore(path: path).tail().size == 21)
     }
 
+    /// The page cache is 64 MiB unless the opener asks for another size (verify asks for 2 MiB); a
+    /// smaller cache reads the same answers.
+    @Test func thePageCacheIsTheSizeAskedFor() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        let big = try SQLiteLedgerStore(path: path), small = try SQLiteLedgerStore(path: path, pageCacheKiB: SQLiteLedgerStore.singleReadPageCacheKiB)
+        #expect(try big.pageCacheKiB() == 65_536)
+        #expect(try small.pageCacheKiB() == 2_048)
+        let ids = (0..<41).map { NodeID(level: 0, index: UInt64($0)) } + [NodeID(level: 4, index: 1), NodeID(level: 5, index: 0)]
+        #expect(try small.hashes(for: ids) == big.hashes(for: ids))
+        #expect(try small.entries(from: 0, count: 41).map(\.bytes) == big.entries(from: 0, count: 41).map(\.bytes))
+    }
+
     /// Proof hashes below the stored levels come from a block of leaf hashes: a row missing from the
     /// block, or a leaf hash of the wrong length, is reported as corruption naming the entry, never
     /// taken as a neighbour's hash.
