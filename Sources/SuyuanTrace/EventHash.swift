@@ -48,6 +48,8 @@ public enum EventHash {
         public let namespaces: [String: String]
         /// Expanded names (`{namespace}local`) of event fields left out of the hash.
         public let ignoredFields: Set<String>
+        /// `EventHash.excludedFields` and `ignoredFields`: every field name the hash leaves out.
+        let excluded: Set<String>
 
         /// The prefixes the EPCIS 2.0 JSON-LD context defines.
         public static let standardNamespaces: [String: String] = [
@@ -70,6 +72,7 @@ public enum EventHash {
             let all = Context.standardNamespaces.merging(namespaces) { _, document in document }
             self.namespaces = all
             self.ignoredFields = Set(ignoredFields.map { Context.expandName($0, all) })
+            excluded = EventHash.excludedFields.union(self.ignoredFields)
         }
 
         /// The context of an EPCIS document or query document: the prefixes of the object
@@ -113,16 +116,28 @@ public enum EventHash {
         func expandName(_ name: String) -> String { Context.expandName(name, namespaces) }
 
         private static func expandName(_ name: String, _ namespaces: [String: String]) -> String {
-            guard let colon = name.firstIndex(of: ":"), let uri = namespaces[String(name[..<colon])] else { return name }
-            return "{\(uri)}" + name[name.index(after: colon)...]
+            guard let (prefix, rest) = split(name), let uri = namespaces[prefix] else { return name }
+            return "{\(uri)}" + rest
+        }
+
+        /// The text before and after the first `:` character; nil without one. ASCII text is searched
+        /// by its bytes, where each byte is a character (no `:` can then be part of a larger one).
+        private static func split(_ text: String) -> (String, Substring)? {
+            let u = text.utf8
+            if u.allSatisfy({ $0 < 0x80 }) {
+                guard let colon = u.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+                return (String(text[..<colon]), text[text.index(after: colon)...])
+            }
+            guard let colon = text.firstIndex(of: ":") else { return nil }
+            return (String(text[..<colon]), text[text.index(after: colon)...])
         }
 
         /// A CURIE value whose prefix names a GS1 vocabulary namespace (`https://ref.gs1.org/…`,
         /// `https://gs1.org/…`) expanded to a URI; any other value unchanged.
         func expandValue(_ value: String) -> String {
-            guard let colon = value.firstIndex(of: ":"), let uri = namespaces[String(value[..<colon])],
+            guard let (prefix, rest) = Context.split(value), let uri = namespaces[prefix],
                   uri.hasPrefix("https://ref.gs1.org") || uri.hasPrefix("https://gs1.org") else { return value }
-            return uri + value[value.index(after: colon)...]
+            return uri + rest
         }
     }
 
@@ -130,14 +145,19 @@ public enum EventHash {
     /// `eventType=…` followed by the standard fields in CBV order and then, sorted, every other
     /// field (business transactions, sources, destinations, ILMD, user extensions).
     public static func preHashString(of event: JSONValue, context: Context = .standard) throws(EventHashError) -> String {
+        // Field paths only serve error messages: built only when there is an error to tell.
+        do { return try preHashString(event, context, paths: false) } catch {
+            return try preHashString(event, context, paths: true)
+        }
+    }
+
+    private static func preHashString(_ event: JSONValue, _ context: Context, paths: Bool) throws(EventHashError) -> String {
         guard case .object(let object) = event else { throw .notAnObject(path: "event") }
         let type = try eventType(object)
         try requireHeader(object)
-        let excluded = excludedFields.union(context.ignoredFields)
-        let fields = try HashTree.members(object, parent: "event", path: "", context: context)
-            .filter { !excluded.contains($0.name) }
-        let standardNames = Set(standardOrder.map(\.name))
-        let standard = try Serialiser.standard(fields, order: standardOrder, nested: false)
+        let fields = try HashTree.members(object, parent: "event", path: paths ? "" : nil, context: context)
+            .filter { !context.excluded.contains($0.name) }
+        let standard = try Serialiser.standard(fields, order: standardOrder, names: standardNames, nested: false)
         let others = Serialiser.sortedJoined(fields.filter { !standardNames.contains($0.name) }.map(Serialiser.generic))
         return "eventType=" + type + standard + others
     }
@@ -146,7 +166,7 @@ public enum EventHash {
     /// UTF-8 pre-hash string.
     public static func eventID(of event: JSONValue, context: Context = .standard) throws(EventHashError) -> String {
         let preHash = try preHashString(of: event, context: context)
-        return "ni:///sha-256;" + SHA256.hash(Array(preHash.utf8)).hex + "?ver=CBV2.0"
+        return "ni:///sha-256;" + SHA256.hash(preHash.utf8).hex + "?ver=CBV2.0"
     }
 
     /// All events of an EPCIS document (`epcisBody.eventList` or `epcisBody.event`) or query
@@ -203,10 +223,13 @@ public enum EventHash {
     struct Field: Sendable {
         let name: String
         let children: [Field]?
+        /// The names of `children`.
+        let childNames: Set<String>
 
         init(_ name: String, _ children: [Field]? = nil) {
             self.name = name
             self.children = children
+            childNames = Set((children ?? []).map(\.name))
         }
     }
 
@@ -230,6 +253,8 @@ public enum EventHash {
                                    "sDev", "percRank", "percValue", "uom", "coordinateReferenceSystem"].map { Field($0) }),
         ])]),
     ]
+    /// The names of `standardOrder`.
+    static let standardNames = Set(standardOrder.map(\.name))
 }
 
 // MARK: - The event as a tree
@@ -240,8 +265,8 @@ struct HashNode {
     let name: String
     let value: String
     let children: [HashNode]
-    /// Where the field came from, for error messages.
-    let path: String
+    /// Where the field came from, for error messages (nil when not tracked).
+    let path: String?
 }
 
 enum HashTree {
@@ -256,11 +281,12 @@ enum HashTree {
     static let typedElements: Set<String> = ["bizTransaction", "source", "destination"]
 
     /// The fields of a JSON object, leaving out JSON-LD keywords (`@…`) and comments.
-    static func members(_ object: [String: JSONValue], parent: String, path: String,
+    /// `path` is where `object` is (nil: paths are not tracked).
+    static func members(_ object: [String: JSONValue], parent: String, path: String?,
                         context: EventHash.Context) throws(EventHashError) -> [HashNode] {
         var nodes: [HashNode] = []
         for (key, value) in object where !key.hasPrefix("@") && key != "comment" && key != "rdfs:comment" {
-            let fieldPath = path.isEmpty ? key : path + "." + key
+            let fieldPath = path.map { $0.isEmpty ? key : $0 + "." + key }
             nodes += try field(context.expandName(key), value, parent: parent, path: fieldPath, context: context)
         }
         return nodes
@@ -268,26 +294,26 @@ enum HashTree {
 
     /// A member as fields: a list (`…List`, `childEPCs`) is one field holding its items; another
     /// array is one field per element.
-    private static func field(_ name: String, _ value: JSONValue, parent: String, path: String,
+    private static func field(_ name: String, _ value: JSONValue, parent: String, path: String?,
                               context: EventHash.Context) throws(EventHashError) -> [HashNode] {
         let items = value.arrayValue ?? [value]
         if name.hasSuffix("List") || name == "childEPCs" {
             let itemName = itemNames[name] ?? String(name.dropLast(4))
             var children: [HashNode] = []
             for (index, item) in items.enumerated() {
-                children += try element(itemName, item, parent: name, path: "\(path)[\(index)]", context: context)
+                children += try element(itemName, item, parent: name, path: path.map { "\($0)[\(index)]" }, context: context)
             }
             return [HashNode(name: name, value: "", children: children, path: path)]
         }
         var nodes: [HashNode] = []
         for (index, item) in items.enumerated() {
-            let itemPath = value.arrayValue == nil ? path : "\(path)[\(index)]"
+            let itemPath = value.arrayValue == nil ? path : path.map { "\($0)[\(index)]" }
             nodes += try element(name, item, parent: parent, path: itemPath, context: context)
         }
         return nodes
     }
 
-    private static func element(_ name: String, _ value: JSONValue, parent: String, path: String,
+    private static func element(_ name: String, _ value: JSONValue, parent: String, path: String?,
                                 context: EventHash.Context) throws(EventHashError) -> [HashNode] {
         switch value {
         case .object(let object):
@@ -301,7 +327,7 @@ enum HashTree {
         case .array(let array):
             var nodes: [HashNode] = []
             for (index, item) in array.enumerated() {
-                nodes += try element(name, item, parent: parent, path: "\(path)[\(index)]", context: context)
+                nodes += try element(name, item, parent: parent, path: path.map { "\($0)[\(index)]" }, context: context)
             }
             return nodes
         default:
@@ -313,13 +339,13 @@ enum HashTree {
 
     /// A scalar's text: strings as they are, numbers in shortest round-trip form, `true`/`false`,
     /// `null` as empty (an absent value).
-    private static func scalarText(_ value: JSONValue, path: String) throws(EventHashError) -> String {
+    private static func scalarText(_ value: JSONValue, path: String?) throws(EventHashError) -> String {
         switch value {
         case .string(let text): return text
         case .bool(let flag): return flag ? "true" : "false"
         case .number(let number):
             guard let text = EventHashValues.numberText(number) else {
-                throw .invalidValue(path: path, reason: "integer of magnitude 2^53 or more cannot be hashed exactly from a JSON number; write it as a string")
+                throw .invalidValue(path: path ?? "", reason: "integer of magnitude 2^53 or more cannot be hashed exactly from a JSON number; write it as a string")
             }
             return text
         default: return ""
@@ -332,7 +358,8 @@ enum HashTree {
 enum Serialiser {
     /// The fields named in `order`, in that order; fields of one name sorted among themselves.
     /// Inside a standard field (`nested`), the fields not in the order follow, sorted.
-    static func standard(_ nodes: [HashNode], order: [EventHash.Field], nested: Bool) throws(EventHashError) -> String {
+    /// `names` are the names in `order`.
+    static func standard(_ nodes: [HashNode], order: [EventHash.Field], names: Set<String>, nested: Bool) throws(EventHashError) -> String {
         var out = ""
         for field in order {
             var parts: [String] = []
@@ -343,7 +370,6 @@ enum Serialiser {
             out += sortedJoined(parts)
         }
         guard nested else { return out }
-        let names = Set(order.map(\.name))
         return out + sortedJoined(nodes.filter { !names.contains($0.name) }.map(generic))
     }
 
@@ -353,17 +379,17 @@ enum Serialiser {
         var text = ""
         if !raw.isEmpty {
             if EventHashValues.isTimeField(node.name) {
-                guard let utc = EventHashValues.utcMilliseconds(raw) else { throw .invalidTimestamp(path: node.path, value: raw) }
+                guard let utc = EventHashValues.utcMilliseconds(raw) else { throw .invalidTimestamp(path: node.path ?? "", value: raw) }
                 text = "=" + utc
             } else {
                 text = "=" + EventHashValues.canonical(raw)
             }
         }
         guard let order = field.children else {
-            guard node.children.isEmpty else { throw .invalidValue(path: node.path, reason: "expected a single value, not an object") }
+            guard node.children.isEmpty else { throw .invalidValue(path: node.path ?? "", reason: "expected a single value, not an object") }
             return text.isEmpty ? "" : node.name + text
         }
-        let inner = try standard(node.children, order: order, nested: true)
+        let inner = try standard(node.children, order: order, names: field.childNames, nested: true)
         return text.isEmpty && inner.isEmpty ? "" : node.name + text + inner
     }
 

@@ -16,11 +16,17 @@ enum EventHashValues {
 
     /// `text` without leading and trailing white space.
     static func trimmed(_ text: String) -> String {
+        // Most values start and end with ASCII that is not white space: nothing to trim. (The ASCII
+        // white space characters are exactly TAB, LF, VT, FF, CR and space.)
+        if let first = text.utf8.first, let last = text.utf8.last, first < 0x80, last < 0x80,
+           !Self.isASCIIWhitespace(first), !Self.isASCIIWhitespace(last) { return text }
         let scalars = text.unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         return String(scalars[first...last])
     }
+
+    private static func isASCIIWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) }
 
     /// CBV 1.x URN vocabulary prefixes and their CBV 2.0 web URI replacements.
     private static let urnVocabularies = [
@@ -33,6 +39,7 @@ enum EventHashValues {
 
     /// A CBV 1.x vocabulary URN as its CBV 2.0 web URI; other text unchanged.
     static func webVocabulary(_ text: String) -> String {
+        guard text.utf8.starts(with: "urn:epcglobal:cbv:".utf8) else { return text }
         for (urn, web) in urnVocabularies where text.hasPrefix(urn) {
             return web + text.dropFirst(urn.count)
         }
@@ -46,6 +53,10 @@ enum EventHashValues {
     /// no exponent, no decimal point for integers. Nil if `text` is not such a number (or its
     /// exponent is beyond ±400).
     static func plainDecimal(_ text: String) -> String? {
+        // A number starts with a sign, a digit or a point: most values (identifiers, URIs) do not.
+        guard let lead = text.utf8.first, lead == UInt8(ascii: "+") || lead == UInt8(ascii: "-") || lead == UInt8(ascii: ".") || isDigit(lead) else {
+            return nil
+        }
         var bytes = Array(text.utf8)[...]
         var negative = false
         if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") {

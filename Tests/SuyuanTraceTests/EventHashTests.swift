@@ -271,6 +271,32 @@ enum EventHashVectors {
         #expect(EventHashValues.isTimeField("eventTime") && !EventHashValues.isTimeField("eventTimeZoneOffset"))
     }
 
+    /// Values are trimmed of Unicode white space: the ASCII fast path (ends that are ASCII and not
+    /// white space) answers as the Unicode definition does, for every ASCII character at either end.
+    @Test func valuesAreTrimmedOfUnicodeWhiteSpace() {
+        func byDefinition(_ s: String) -> String {
+            let u = s.unicodeScalars
+            guard let a = u.firstIndex(where: { !$0.properties.isWhitespace }), let b = u.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
+            return String(u[a...b])
+        }
+        var texts = ["", " ", "a", " a ", "\u{A0}a\u{2003}", "\u{85}x", "x\u{3000}", "é", " é\t"]
+        for c in (0..<128).map({ String(UnicodeScalar(UInt8($0))) }) { texts += [c + "id" + c, c, "id" + c, c + "id"] }
+        for t in texts { #expect(EventHashValues.trimmed(t) == byDefinition(t), "\(Array(t.unicodeScalars))") }
+    }
+
+    /// A name or value is split at its first `:` character: in ASCII text by bytes, in other text by
+    /// characters, where a `:` with a combining mark is not a `:`.
+    @Test func prefixedNamesAndValuesExpandAtTheFirstColon() {
+        let c = EventHash.Context(namespaces: ["ex": "https://ns.example.com/", "ex\u{301}": "https://accent.example.com/", "gs1x": "https://gs1.org/x/"],
+                                  ignoredFields: [])
+        #expect(c.expandName("ex:a:b") == "{https://ns.example.com/}a:b")
+        #expect(c.expandName("ex\u{301}:a") == "{https://accent.example.com/}a")
+        #expect(c.expandName("ex:\u{301}a") == "ex:\u{301}a")  // the first ":" carries an accent: no prefix
+        #expect(c.expandName("plain") == "plain" && c.expandName("other:x") == "other:x" && c.expandName(":x") == ":x")
+        #expect(c.expandValue("gs1x:Thing") == "https://gs1.org/x/Thing" && c.expandValue("ex:Thing") == "ex:Thing")
+        #expect(c.expandValue("gs1x:\u{301}") == "gs1x:\u{301}" && c.expandValue("gs1x:é") == "https://gs1.org/x/é")
+    }
+
     /// Memoised answers are those computed anew: asked again, after the memo filled and was
     /// cleared, concurrently, and for non-ASCII texts that Swift compares as equal but whose bytes
     /// differ (which are never memoised).
