@@ -157,8 +157,8 @@ public enum EventHash {
         try requireHeader(object)
         let fields = try HashTree.members(object, parent: "event", path: paths ? "" : nil, context: context)
             .filter { !context.excluded.contains($0.name) }
-        let standard = try Serialiser.standard(fields, order: standardOrder, names: standardNames, nested: false)
-        let others = Serialiser.sortedJoined(fields.filter { !standardNames.contains($0.name) }.map(Serialiser.generic))
+        let standard = try Serialiser.standard(fields, order: standardOrder, positions: standardPositions, nested: false)
+        let others = Serialiser.sortedJoined(fields.filter { standardPositions[$0.name] == nil }.map(Serialiser.generic))
         return "eventType=" + type + standard + others
     }
 
@@ -223,13 +223,16 @@ public enum EventHash {
     struct Field: Sendable {
         let name: String
         let children: [Field]?
-        /// The names of `children`.
-        let childNames: Set<String>
+        /// Each child's position in `children` by its name.
+        let childPositions: [String: Int]
+        /// Whether its values are timestamps (`EventHashValues.isTimeField`).
+        let isTime: Bool
 
         init(_ name: String, _ children: [Field]? = nil) {
             self.name = name
             self.children = children
-            childNames = Set((children ?? []).map(\.name))
+            childPositions = Dictionary(uniqueKeysWithValues: (children ?? []).enumerated().map { ($1.name, $0) })
+            isTime = EventHashValues.isTimeField(name)
         }
     }
 
@@ -253,8 +256,8 @@ public enum EventHash {
                                    "sDev", "percRank", "percValue", "uom", "coordinateReferenceSystem"].map { Field($0) }),
         ])]),
     ]
-    /// The names of `standardOrder`.
-    static let standardNames = Set(standardOrder.map(\.name))
+    /// The position of each field of `standardOrder` by its name.
+    static let standardPositions = Dictionary(uniqueKeysWithValues: standardOrder.enumerated().map { ($1.name, $0) })
 }
 
 // MARK: - The event as a tree
@@ -357,20 +360,29 @@ enum HashTree {
 
 enum Serialiser {
     /// The fields named in `order`, in that order; fields of one name sorted among themselves.
-    /// Inside a standard field (`nested`), the fields not in the order follow, sorted.
-    /// `names` are the names in `order`.
-    static func standard(_ nodes: [HashNode], order: [EventHash.Field], names: Set<String>, nested: Bool) throws(EventHashError) -> String {
+    /// Inside a standard field (`nested`), the fields not in the order follow, sorted. `positions`
+    /// gives each name's position in `order`.
+    static func standard(_ nodes: [HashNode], order: [EventHash.Field], positions: [String: Int], nested: Bool) throws(EventHashError) -> String {
+        // Each node's position in the order (nodes of one name in their own order), then the runs of one name.
+        var placed: [(position: Int, node: Int)] = []
+        var others: [String] = []
+        for i in nodes.indices {
+            if let p = positions[nodes[i].name] { placed.append((p, i)) } else if nested { others.append(generic(nodes[i])) }
+        }
+        placed.sort { ($0.position, $0.node) < ($1.position, $1.node) }
         var out = ""
-        for field in order {
+        var k = 0
+        while k < placed.count {
+            let p = placed[k].position
             var parts: [String] = []
-            for node in nodes where node.name == field.name {
-                let part = try standardField(node, field)
+            while k < placed.count, placed[k].position == p {
+                let part = try standardField(nodes[placed[k].node], order[p])
                 if !part.isEmpty { parts.append(part) }
+                k += 1
             }
             out += sortedJoined(parts)
         }
-        guard nested else { return out }
-        return out + sortedJoined(nodes.filter { !names.contains($0.name) }.map(generic))
+        return nested ? out + sortedJoined(others) : out
     }
 
     /// `name[=value]` followed by the children in the field's order; empty if there is neither.
@@ -378,7 +390,7 @@ enum Serialiser {
         let raw = EventHashValues.trimmed(node.value)
         var text = ""
         if !raw.isEmpty {
-            if EventHashValues.isTimeField(node.name) {
+            if field.isTime {
                 guard let utc = EventHashValues.utcMilliseconds(raw) else { throw .invalidTimestamp(path: node.path ?? "", value: raw) }
                 text = "=" + utc
             } else {
@@ -389,7 +401,7 @@ enum Serialiser {
             guard node.children.isEmpty else { throw .invalidValue(path: node.path ?? "", reason: "expected a single value, not an object") }
             return text.isEmpty ? "" : node.name + text
         }
-        let inner = try standard(node.children, order: order, names: field.childNames, nested: true)
+        let inner = try standard(node.children, order: order, positions: field.childPositions, nested: true)
         return text.isEmpty && inner.isEmpty ? "" : node.name + text + inner
     }
 
@@ -408,6 +420,7 @@ enum Serialiser {
 
     /// The strings sorted by Unicode code point, concatenated.
     static func sortedJoined(_ parts: [String]) -> String {
-        parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined()
+        if parts.count < 2 { return parts.first ?? "" }
+        return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined()
     }
 }
