@@ -54,13 +54,17 @@ public struct ProductBundle: Sendable {
         var registry = Registry(genesis: genesis)
         let ordered = parsed.sorted { $0.key < $1.key }.map(\.value).filter { $0.index > 0 }
         // Each entry's terms, and the rules of every entry but the registry's (an event's CBV 2.0 hash
-        // among them), on all cores: a product's bundle may hold thousands of events.
-        let termLists = Parallel.map(ordered) { rules.terms($0.statement) }
-        let terms = Dictionary(uniqueKeysWithValues: zip(ordered.map(\.index), termLists))
-        let invalid = Parallel.map(ordered) { e -> String? in
-            guard !terms[e.index]!.contains(Registry.term) else { return nil }
-            do { try rules.rule(for: e.statement.kind).validate(e.statement); return nil } catch { return "entry \(e.index): \(error)" }
+        // among them), on all cores: a product's bundle may hold thousands of events. An event is
+        // parsed once, by its rule's check, for its terms and the journey.
+        let checked = Parallel.map(ordered) { e -> (terms: [String], event: EPCISEvent?, invalid: String?) in
+            if e.statement.kind == TraceKind.event, let event = try? EventRule.parse(e.statement) { return (event.terms, event, nil) }
+            let terms = rules.terms(e.statement)
+            guard !terms.contains(Registry.term) else { return (terms, nil, nil) }
+            do { try rules.rule(for: e.statement.kind).validate(e.statement); return (terms, nil, nil) } catch { return (terms, nil, "entry \(e.index): \(error)") }
         }
+        let terms = Dictionary(uniqueKeysWithValues: zip(ordered.map(\.index), checked.map(\.terms)))
+        var events: [UInt64: EPCISEvent] = [:]
+        for (e, c) in zip(ordered, checked) { events[e.index] = c.event }
         for e in ordered where terms[e.index]!.contains(Registry.term) {
             do {
                 let rule = try rules.rule(for: e.statement.kind)
@@ -70,9 +74,9 @@ public struct ProductBundle: Sendable {
                 registry.apply(e)
             } catch { failures.append("registry entry \(e.index): \(error)") }
         }
-        failures += invalid.compactMap { $0 }
+        failures += checked.compactMap(\.invalid)
         let source: EntrySource = { term in ordered.filter { terms[$0.index]?.contains(term) == true } }
-        let journey = try ProductJourney.build(code, source: source, registry: registry)
+        let journey = try ProductJourney.build(code, source: source, registry: registry, events: events)
         var v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         v.offlineBundleCreatedAt = createdAt

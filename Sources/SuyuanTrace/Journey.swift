@@ -58,15 +58,17 @@ public struct ProductJourney: Sendable {
 
     /// Builds the journey of `code` from `source`; `registry` names the signers. The entries are those
     /// of a ledger or of a bundle, checked by the rules (at append, or by `ProductBundle.verify`): the
-    /// event IDs they record are not recomputed.
-    public static func build(_ code: ProductCode, source: EntrySource, registry: Registry) throws -> ProductJourney {
-        try build(code, source: source) { _, _ in registry }
+    /// event IDs they record are not recomputed. `events` are events the caller already parsed from
+    /// the entries with those indexes, which are not parsed again.
+    public static func build(_ code: ProductCode, source: EntrySource, registry: Registry,
+                             events: [UInt64: EPCISEvent] = [:]) throws -> ProductJourney {
+        try build(code, source: source, events: events) { _, _ in registry }
     }
 
     /// As `build(_:source:registry:)`, asking for the registry once the journey's entries are read:
     /// `registry(keys, bodies)` must hold at least the facts about those keys (every signer and
     /// attestation issuer) and bodies (the attestations' bodies).
-    public static func build(_ code: ProductCode, source: EntrySource,
+    public static func build(_ code: ProductCode, source: EntrySource, events known: [UInt64: EPCISEvent] = [:],
                              registry about: (_ keys: Set<PublicKey>, _ bodies: Set<String>) throws -> Registry) throws -> ProductJourney {
         var steps: [UInt64: JourneyStep] = [:]
         var attestationEntries: [Entry] = []
@@ -74,7 +76,7 @@ public struct ProductJourney: Sendable {
         // A container's entries are read both to find where the product left it and to collect its
         // events: read and parse each term's entries once per build.
         var read: [String: [Entry]] = [:]
-        var parsed: [UInt64: EPCISEvent] = [:]
+        var parsed = known
         func entries(_ id: String) throws -> [Entry] {
             if let r = read[id] { return r }
             let r = try source("product:\(id)")

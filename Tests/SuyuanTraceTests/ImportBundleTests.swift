@@ -173,6 +173,30 @@ extension World {
         #expect(offline.integrityFailures.contains { $0.hasPrefix("entry \(index):") && $0.contains("signature") }, "\(offline.integrityFailures)")
     }
 
+    /// An operator that writes an event whose recorded eventID is not the CBV 2.0 hash of its fields
+    /// (signed by its own key, so the signature holds) and signs a checkpoint over it: the offline
+    /// check recomputes every event's hash and names the entry; the event still shows in the journey.
+    @Test func anEventWhoseIDIsNotItsHashFailsTheOfflineCheck() throws {
+        let w = World()
+        try w.standardJourney()
+        let e = try EventBuilder.build(.sensor, product: item, time: time("2026-05-21T00:00:00Z"), details: { var d = StepDetails(); d.temperature = 5; return d }())
+        guard case .object(var payload) = EventBuilder.payload(e), case .object(var event)? = payload["event"] else { Issue.record("shape"); return }
+        event["eventTime"] = .string("2026-05-21T00:00:01.000Z")  // the recorded eventID is that of 00:00:00
+        payload["event"] = .object(event)
+        let signed = try Statement(kind: TraceKind.event, payload: .object(payload), signer: w.op.publicKey, time: w.now).sign(with: w.op)
+        let index = try w.ledger.size()
+        _ = try w.ledger.store.append { tx in
+            [NewEntry(entry: Entry(index: tx.tail.size, prev: tx.tail.lastLeafHash, recordedAt: w.now, signed: signed), terms: RuleBook.suyuan.terms(signed.statement))]
+        }
+        try w.ledger.checkpoint(signer: try NoteSigner(name: "trace.suyuan.example/ledger", key: w.op))
+        let (_, bundle) = try ProductVerifier.verify(try ProductCode(parsing: item), in: w.ledger, now: w.now)
+        let offline = try ProductBundle(parsing: try #require(bundle).json.canonical()).verify(trusting: [Self.operatorKey], now: w.now)
+        #expect(!offline.verified)
+        #expect(offline.integrityFailures == offline.integrityFailures.filter { $0.hasPrefix("entry \(index):") }, "\(offline.integrityFailures)")
+        #expect(offline.integrityFailures.count == 1 && offline.integrityFailures[0].contains("does not match the event's CBV 2.0 hash"), "\(offline.integrityFailures)")
+        #expect(offline.journey.steps.contains { $0.index == index })
+    }
+
     /// A bundle is read up to `ProductBundle.maxBytes` (64 MiB), not only to the JSON parser's default
     /// 16 MiB: a product with 10,000 events has a bundle of about 30 MB. Larger ones are refused.
     @Test func aBundleLargerThanSixteenMebibytesVerifies() throws {
