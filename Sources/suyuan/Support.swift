@@ -218,11 +218,38 @@ enum Keys {
 enum IO {
     /// Reads FILE, or standard input for `-`; refuses more than `limit` bytes.
     static func read(_ path: String, limit: Int = 16 << 20) throws -> [UInt8] {
-        let data: Data?
-        if path == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else { data = FileManager.default.contents(atPath: path) }
-        guard let d = data else { throw CLIError(code: CLIError.noInput, message: "cannot read \(path)") }
-        guard d.count <= limit else { throw CLIError(code: CLIError.data, message: "\(path) is larger than \(limit) bytes") }
-        return [UInt8](d)
+        // Straight into the array: a file over `limit` is refused by its size before it is read, and
+        // a pipe once it has given more than `limit` bytes.
+        let stdin = path == "-"
+        let fd = stdin ? STDIN_FILENO : Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CLIError(code: CLIError.noInput, message: "cannot read \(path)") }
+        defer { if !stdin { close(fd) } }
+        let tooLarge = CLIError(code: CLIError.data, message: "\(path) is larger than \(limit) bytes")
+        var info = stat()
+        var chunk = 1 << 16
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+            guard info.st_size <= limit else { throw tooLarge }
+            chunk = Int(info.st_size) + 1  // the whole file, and a byte more to see its end
+        }
+        var out: [UInt8] = []
+        while true {
+            let want = min(chunk, limit + 1 - out.count)
+            var failure: Int32 = 0
+            let part = [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
+                count = 0
+                while count < want {
+                    let n = Glibc.read(fd, buffer.baseAddress! + count, want - count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n < 0 { failure = errno; return }
+                    if n == 0 { return }
+                    count += n
+                }
+            }
+            if failure != 0 { throw CLIError(code: CLIError.noInput, message: "cannot read \(path): \(String(cString: strerror(failure)))") }
+            if out.isEmpty { out = part } else { out += part }
+            if out.count > limit { throw tooLarge }
+            if part.count < want { return out }
+        }
     }
 
     /// Writes `bytes` to `path` atomically (a private temporary file, fsync, then rename — or, when

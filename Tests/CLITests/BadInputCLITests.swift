@@ -152,6 +152,16 @@ import Testing
             // A statement envelope that is too large.
             let bigEnvelope = try sb.write("env.json", #"{"payload":""# + String(repeating: "A", count: 140_000) + #""}"#)
             expectError(try await sb.run(["append", "--ledger", ledger, "--statement", bigEnvelope]), 65, mentions: ["131072"])
+            // The same through a pipe; a file is refused by its size, without being read (64 GiB, sparse);
+            // a directory cannot be read.
+            expectError(try await sb.run(["append", "--ledger", ledger, "--statement", "-"], stdin: try sb.read("env.json")), 65, mentions: ["131072"])
+            let sparse = sb.path("sparse.json")
+            #expect(FileManager.default.createFile(atPath: sparse, contents: nil))
+            let h = try FileHandle(forWritingTo: URL(fileURLWithPath: sparse))
+            try h.truncate(atOffset: 64 << 30)
+            try h.close()
+            expectError(try await sb.run(["append", "--ledger", ledger, "--statement", sparse]), 65, mentions: ["larger than 262144 bytes"])
+            expectError(try await sb.run(["append", "--ledger", ledger, "--statement", sb.dir.path]), 66, mentions: ["cannot read"])
         }
         // A statement just under the limit is accepted by the signer; the notice rules then limit the text.
         let text5000 = try sb.write("ok.json", #"{"level":"notice","title":"t","text":""# + String(repeating: "a", count: 5000) + #""}"#)
