@@ -1,6 +1,8 @@
 // Strict RFC 8259 JSON parser over a contiguous UTF-8 byte buffer.
 // What is accepted and rejected is specified in Specs/jcs.md.
 
+import Dispatch
+
 extension JSONValue {
     /// Strict RFC 8259 parse of UTF-8 bytes.
     ///
@@ -587,5 +589,153 @@ struct JSONParser {
             }
         }
         return out + "\""
+    }
+}
+
+// MARK: - Parallel parse of one large array member
+
+extension JSONValue {
+    /// Parses like `parse(_:maxDepth:maxBytes:)` a document that is an object, parsing the items of
+    /// its top-level member `key`, when that is an array, on all cores: a structural scan (strings
+    /// and nesting only) finds the items, each is parsed alone, and the rest of the document is
+    /// parsed with an empty array in their place. The answer and every error are those of `parse`:
+    /// any document the split parse does not accept whole is parsed again by `parse`, which then says
+    /// what is wrong.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64, maxBytes: Int = 16 << 20, splittingArrayMember key: String) throws(JSONError) -> JSONValue {
+        if bytes.count <= maxBytes, bytes.count >= splitMinimumBytes, maxDepth >= 2,
+           let value = bytes.withUnsafeBufferPointer({ splitParse($0, key: key, maxDepth: maxDepth, maxBytes: maxBytes) }) {
+            return value
+        }
+        return try parse(bytes, maxDepth: maxDepth, maxBytes: maxBytes)
+    }
+
+    /// Below this size a document is parsed in one piece.
+    static let splitMinimumBytes = 1 << 20
+
+    /// The split parse alone, at any size: nil where `parse(_:maxDepth:maxBytes:splittingArrayMember:)`
+    /// falls back to the whole parse.
+    static func splitParse(_ bytes: [UInt8], key: String, maxDepth: Int = 64, maxBytes: Int = 16 << 20) -> JSONValue? {
+        bytes.withUnsafeBufferPointer { splitParse($0, key: key, maxDepth: maxDepth, maxBytes: maxBytes) }
+    }
+
+    private static func splitParse(_ p: UnsafeBufferPointer<UInt8>, key: String, maxDepth: Int, maxBytes: Int) -> JSONValue? {
+        guard let (array, items) = JSONParser.arrayMemberItems(p, key: key) else { return nil }
+        var rest = Array(p[..<array.lowerBound])
+        rest.append(contentsOf: "[]".utf8)
+        rest.append(contentsOf: p[array.upperBound...])
+        guard case .object(var object)? = try? parse(rest, maxDepth: maxDepth, maxBytes: maxBytes) else { return nil }
+        // Items sit two containers deep in the document (its object, the array).
+        let partCount = Swift.min(16, items.count)
+        let size = partCount == 0 ? 0 : (items.count + partCount - 1) / partCount
+        nonisolated(unsafe) var parts = [[JSONValue]?](repeating: nil, count: partCount)
+        nonisolated(unsafe) let p = p  // read only
+        parts.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out  // each part is written by exactly one worker
+            DispatchQueue.concurrentPerform(iterations: partCount) { k in
+                var values: [JSONValue] = []
+                for n in Swift.min(items.count, k * size)..<Swift.min(items.count, (k + 1) * size) {
+                    guard let v = try? JSONParser.parse(UnsafeBufferPointer(rebasing: p[items[n]]), maxDepth: maxDepth - 2, maxBytes: maxBytes).get() else { return }
+                    values.append(v)
+                }
+                out[k] = values
+            }
+        }
+        var values: [JSONValue] = []
+        values.reserveCapacity(items.count)
+        for part in parts {
+            guard let part else { return nil }
+            values += part
+        }
+        object[key] = .array(values)
+        return .object(object)
+    }
+}
+
+extension JSONParser {
+    /// In a document that is an object (whitespace around it allowed), the range of the first
+    /// top-level member named exactly `key` (no escapes in the name) when its value is an array,
+    /// and the range of each item: found by following strings and nesting only, and checking the
+    /// commas and white space between the items. Nil when there is no such member or the scan meets
+    /// anything out of place; what it does return holds a valid array whenever each item parses alone.
+    static func arrayMemberItems(_ p: UnsafeBufferPointer<UInt8>, key: String) -> (array: Range<Int>, items: [Range<Int>])? {
+        let n = p.count
+        var i = 0
+        @inline(__always) func at(_ k: Int) -> UInt8 { k < n ? p[k] : 0 }
+        @inline(__always) func space() {
+            while i < n, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 }
+        }
+        /// Past the string starting at `i` (its opening quote); false if it does not end.
+        func string() -> Bool {
+            i += 1
+            while i < n {
+                let c = p[i]
+                if c == 0x22 { i += 1; return true }
+                i += c == 0x5C ? 2 : 1
+            }
+            return false
+        }
+        /// Past the value starting at `i`; false if it does not end.
+        func value() -> Bool {
+            switch at(i) {
+            case 0x22: return string()
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                var depth = 0
+                while i < n {
+                    switch p[i] {
+                    case 0x22: if !string() { return false }; continue
+                    case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+                    case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                        depth -= 1
+                        if depth == 0 { i += 1; return true }
+                    default: break
+                    }
+                    i += 1
+                }
+                return false
+            case 0, UInt8(ascii: ","), UInt8(ascii: ":"), UInt8(ascii: "}"), UInt8(ascii: "]"): return false
+            default:  // a number or literal: up to the next delimiter
+                while i < n, !(p[i] == UInt8(ascii: ",") || p[i] == UInt8(ascii: "}") || p[i] == UInt8(ascii: "]")
+                              || p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09) { i += 1 }
+                return true
+            }
+        }
+        let name = Array("\"\(key)\"".utf8)
+        space()
+        guard at(i) == UInt8(ascii: "{") else { return nil }
+        i += 1
+        space()
+        while at(i) == 0x22 {
+            let nameStart = i
+            guard string() else { return nil }
+            let isKey = i - nameStart == name.count && name.indices.allSatisfy { p[nameStart + $0] == name[$0] }
+            space()
+            guard at(i) == UInt8(ascii: ":") else { return nil }
+            i += 1
+            space()
+            if isKey, at(i) == UInt8(ascii: "[") {
+                let start = i
+                i += 1
+                space()
+                var items: [Range<Int>] = []
+                if at(i) == UInt8(ascii: "]") { return (start..<(i + 1), []) }
+                while true {
+                    let itemStart = i
+                    guard value() else { return nil }
+                    items.append(itemStart..<i)
+                    space()
+                    switch at(i) {
+                    case UInt8(ascii: ","): i += 1; space()
+                    case UInt8(ascii: "]"): return (start..<(i + 1), items)
+                    default: return nil
+                    }
+                }
+            }
+            guard value() else { return nil }
+            space()
+            guard at(i) == UInt8(ascii: ",") else { return nil }
+            i += 1
+            space()
+        }
+        return nil
     }
 }
