@@ -620,26 +620,31 @@ extension JSONValue {
 
     private static func splitParse(_ p: UnsafeBufferPointer<UInt8>, key: String, maxDepth: Int, maxBytes: Int) -> JSONValue? {
         guard let (array, items) = JSONParser.arrayMemberItems(p, key: key) else { return nil }
-        var rest = Array(p[..<array.lowerBound])
-        rest.append(contentsOf: "[]".utf8)
-        rest.append(contentsOf: p[array.upperBound...])
-        guard case .object(var object)? = try? parse(rest, maxDepth: maxDepth, maxBytes: maxBytes) else { return nil }
-        // Items sit two containers deep in the document (its object, the array).
+        let rest = Array(p[..<array.lowerBound]) + Array("[]".utf8) + Array(p[array.upperBound...])
+        // The rest of the document first (on one core while the others start on the items), then the
+        // items in parts; items sit two containers deep in the document (its object, the array).
         let partCount = Swift.min(16, items.count)
         let size = partCount == 0 ? 0 : (items.count + partCount - 1) / partCount
         nonisolated(unsafe) var parts = [[JSONValue]?](repeating: nil, count: partCount)
+        nonisolated(unsafe) var restValue: JSONValue?
         nonisolated(unsafe) let p = p  // read only
         parts.withUnsafeMutableBufferPointer { out in
             nonisolated(unsafe) let out = out  // each part is written by exactly one worker
-            DispatchQueue.concurrentPerform(iterations: partCount) { k in
+            DispatchQueue.concurrentPerform(iterations: partCount + 1) { k in
+                guard k > 0 else {
+                    restValue = try? parse(rest, maxDepth: maxDepth, maxBytes: maxBytes)
+                    return
+                }
+                let part = k - 1
                 var values: [JSONValue] = []
-                for n in Swift.min(items.count, k * size)..<Swift.min(items.count, (k + 1) * size) {
+                for n in Swift.min(items.count, part * size)..<Swift.min(items.count, (part + 1) * size) {
                     guard let v = try? JSONParser.parse(UnsafeBufferPointer(rebasing: p[items[n]]), maxDepth: maxDepth - 2, maxBytes: maxBytes).get() else { return }
                     values.append(v)
                 }
-                out[k] = values
+                out[part] = values
             }
         }
+        guard case .object(var object)? = restValue else { return nil }
         var values: [JSONValue] = []
         values.reserveCapacity(items.count)
         for part in parts {

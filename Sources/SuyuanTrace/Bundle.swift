@@ -80,6 +80,8 @@ public struct ProductBundle: Sendable {
         var v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         v.offlineBundleCreatedAt = createdAt
+        // The parsed entries and events are not part of the answer.
+        Parallel.releaseInBackground((parsed, ordered, checked, terms, events))
         return v
     }
 }

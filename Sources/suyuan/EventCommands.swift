@@ -215,6 +215,7 @@ struct VerifyCommand: SuyuanCommand {
                 // No ledger is involved: the bundle itself (its checkpoint or genesis entry) does not verify.
                 throw CLIError(code: CLIError.verification, message: "the bundle \(bundle!) does not verify: \(why)")
             }
+            Parallel.releaseInBackground(b)
         }
         if let out = bundle, let b = made {
             try IO.write(b.json(report: v).prettyPrintedBytes(terminator: [0x0A]), to: out)
