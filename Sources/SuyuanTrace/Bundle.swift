@@ -75,13 +75,17 @@ public struct ProductBundle: Sendable {
             } catch { failures.append("registry entry \(e.index): \(error)") }
         }
         failures += checked.compactMap(\.invalid)
-        let source: EntrySource = { term in ordered.filter { terms[$0.index]?.contains(term) == true } }
+        var byTerm: [String: [Entry]] = [:]
+        for (e, c) in zip(ordered, checked) {
+            for t in c.terms where byTerm[t]?.last?.index != e.index { byTerm[t, default: []].append(e) }
+        }
+        let source: EntrySource = { [byTerm] term in byTerm[term] ?? [] }
         let journey = try ProductJourney.build(code, source: source, registry: registry, events: events)
         var v = ProductVerification(journey: journey, registry: registry, now: now, policy: policy, checkpoint: cp,
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         v.offlineBundleCreatedAt = createdAt
         // The parsed entries and events are not part of the answer.
-        Parallel.releaseInBackground((parsed, ordered, checked, terms, events))
+        Parallel.releaseInBackground((parsed, ordered, checked, terms, events, byTerm))
         return v
     }
 }
