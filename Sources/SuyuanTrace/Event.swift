@@ -13,6 +13,9 @@ public enum SuyuanEPCIS {
         .object([prefix: .string(namespace), "cbvmda": "urn:epcglobal:cbv:mda:"]),
     ]
     static func key(_ name: String) -> String { prefix + ":" + name }
+    /// The extension fields an event is read for, named once (every event is looked up for each).
+    static let allowedRangeKey = key("allowedRange"), customsReleaseKey = key("customsRelease"),
+               bondedZoneKey = key("bondedZone"), reasonKey = key("reason")
     /// The hash context of events without a document: the EPCIS 2.0 prefixes plus `suyuan`.
     public static let hashContext = EventHash.Context(namespaces: [prefix: namespace], ignoredFields: [])
 
@@ -227,7 +230,7 @@ public struct EPCISEvent: Sendable, Equatable {
             }
         }
         var range: AllowedRange?
-        if let r = o[SuyuanEPCIS.key("allowedRange")] {
+        if let r = o[SuyuanEPCIS.allowedRangeKey] {
             guard let ro = r.objectValue, let t = ro["type"]?.stringValue, let lo = ro["minValue"]?.doubleValue, let hi = ro["maxValue"]?.doubleValue, lo <= hi else {
                 throw bad("suyuan:allowedRange", "must be {type, minValue, maxValue[, uom]} with minValue ≤ maxValue")
             }
@@ -252,7 +255,7 @@ public struct EPCISEvent: Sendable, Equatable {
             errorReason = eo["reason"]?.stringValue
         }
         var customs: CustomsRelease?
-        if let c = o[SuyuanEPCIS.key("customsRelease")] {
+        if let c = o[SuyuanEPCIS.customsReleaseKey] {
             guard let co = c.objectValue, let d = co["declarationNumber"]?.stringValue, !d.isEmpty, d.utf8.count <= 64 else {
                 throw bad("suyuan:customsRelease.declarationNumber", "missing (1–64 characters)")
             }
@@ -268,7 +271,7 @@ public struct EPCISEvent: Sendable, Equatable {
             customs = CustomsRelease(declaration: d, mode: mode, orderHash: h)
         }
         var zone: String?
-        if let z = o[SuyuanEPCIS.key("bondedZone")] {
+        if let z = o[SuyuanEPCIS.bondedZoneKey] {
             guard let s = z.stringValue, BondedZone(rawValue: s) != nil else {
                 throw bad("suyuan:bondedZone", "must be one of \(BondedZone.allCases.map(\.rawValue).joined(separator: ", "))")
             }
@@ -306,7 +309,7 @@ public struct EPCISEvent: Sendable, Equatable {
                         sensorReadings: readings, allowedRange: range, persistentSet: set, persistentUnset: unset,
                         isErrorDeclaration: isError, errorReason: errorReason, customsRelease: customs, bondedZone: zone,
                         lot: ilmdString("lotNumber"), countryOfOrigin: ilmdString("countryOfOrigin"), expiry: ilmdString("itemExpirationDate"),
-                        reason: o[SuyuanEPCIS.key("reason")]?.stringValue))
+                        reason: o[SuyuanEPCIS.reasonKey]?.stringValue))
     }
 
     /// The event an `event` statement records.
@@ -426,13 +429,15 @@ struct EventRule: StatementRule {
 
     static func parse(_ s: Statement) throws(LedgerError) -> EPCISEvent { try parse(s, accepted: false) }
 
+    private static let payloadFields: Set<String> = ["event", "context"]
+
     /// Parses the event of a statement that passed this rule when it was appended (or, in a bundle,
     /// when the bundle was checked): its eventID was then checked against the event's CBV 2.0 hash,
     /// so it is taken as recorded instead of being hashed again (the costly part of reading events).
     static func parseAccepted(_ s: Statement) throws(LedgerError) -> EPCISEvent { try parse(s, accepted: true) }
 
     private static func parse(_ s: Statement, accepted: Bool) throws(LedgerError) -> EPCISEvent {
-        let f = try Fields(s.payload, "event payload", allowed: ["event", "context"])
+        let f = try Fields(s.payload, "event payload", allowed: payloadFields)
         guard let e = f.object["event"] else { throw .malformed("event payload needs the field \"event\" (an EPCIS 2.0 event)") }
         let parsed = try EPCISEvent(e, context: try SuyuanEPCIS.context(from: f.object["context"]), acceptingRecordedID: accepted)
         guard parsed.eventID == e["eventID"]?.stringValue else {

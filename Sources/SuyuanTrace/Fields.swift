@@ -9,8 +9,8 @@ struct Fields {
     /// The fields of `value`, which must be an object whose keys are all in `allowed`.
     init(_ value: JSONValue, _ what: String, allowed: Set<String>) throws(LedgerError) {
         guard let o = value.objectValue else { throw .malformed("\(what) must be a JSON object") }
-        let extra = Set(o.keys).subtracting(allowed)
-        guard extra.isEmpty else {
+        if !o.keys.allSatisfy(allowed.contains) {
+            let extra = Set(o.keys).subtracting(allowed)
             throw .malformed("\(what) has unknown field(s) \(extra.sorted().joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
         object = o
