@@ -157,9 +157,10 @@ public enum EventHash {
         try requireHeader(object)
         let fields = try HashTree.members(object, parent: "event", path: paths ? "" : nil, context: context)
             .filter { !context.excluded.contains($0.name) }
-        let standard = try Serialiser.standard(fields, order: standardOrder, positions: standardPositions, nested: false)
-        let others = Serialiser.sortedJoined(fields.filter { standardPositions[$0.name] == nil }.map(Serialiser.generic))
-        return "eventType=" + type + standard + others
+        var out = "eventType=" + type
+        try Serialiser.standard(fields, order: standardOrder, positions: standardPositions, nested: false, into: &out)
+        out += Serialiser.sortedJoined(fields.filter { standardPositions[$0.name] == nil }.map(Serialiser.generic))
+        return out
     }
 
     /// The event's hash ID: `ni:///sha-256;<64 lowercase hex>?ver=CBV2.0`, the SHA-256 of the
@@ -288,55 +289,54 @@ enum HashTree {
     static func members(_ object: [String: JSONValue], parent: String, path: String?,
                         context: EventHash.Context) throws(EventHashError) -> [HashNode] {
         var nodes: [HashNode] = []
+        nodes.reserveCapacity(object.count)
         for (key, value) in object where !key.hasPrefix("@") && key != "comment" && key != "rdfs:comment" {
             let fieldPath = path.map { $0.isEmpty ? key : $0 + "." + key }
-            nodes += try field(context.expandName(key), value, parent: parent, path: fieldPath, context: context)
+            try field(context.expandName(key), value, parent: parent, path: fieldPath, context: context, into: &nodes)
         }
         return nodes
     }
 
-    /// A member as fields: a list (`…List`, `childEPCs`) is one field holding its items; another
-    /// array is one field per element.
+    /// A member as fields, added to `nodes`: a list (`…List`, `childEPCs`) is one field holding its
+    /// items (a single value as its only item); another array is one field per element.
     private static func field(_ name: String, _ value: JSONValue, parent: String, path: String?,
-                              context: EventHash.Context) throws(EventHashError) -> [HashNode] {
-        let items = value.arrayValue ?? [value]
+                              context: EventHash.Context, into nodes: inout [HashNode]) throws(EventHashError) {
         if name.hasSuffix("List") || name == "childEPCs" {
             let itemName = itemNames[name] ?? String(name.dropLast(4))
             var children: [HashNode] = []
-            for (index, item) in items.enumerated() {
-                children += try element(itemName, item, parent: name, path: path.map { "\($0)[\(index)]" }, context: context)
+            if let items = value.arrayValue {
+                for (index, item) in items.enumerated() {
+                    try element(itemName, item, parent: name, path: path.map { "\($0)[\(index)]" }, context: context, into: &children)
+                }
+            } else {
+                try element(itemName, value, parent: name, path: path.map { "\($0)[0]" }, context: context, into: &children)
             }
-            return [HashNode(name: name, value: "", children: children, path: path)]
+            nodes.append(HashNode(name: name, value: "", children: children, path: path))
+            return
         }
-        var nodes: [HashNode] = []
-        for (index, item) in items.enumerated() {
-            let itemPath = value.arrayValue == nil ? path : path.map { "\($0)[\(index)]" }
-            nodes += try element(name, item, parent: parent, path: itemPath, context: context)
-        }
-        return nodes
+        try element(name, value, parent: parent, path: path, context: context, into: &nodes)
     }
 
+    /// A value as fields of `name`, added to `nodes`: an array gives one per element.
     private static func element(_ name: String, _ value: JSONValue, parent: String, path: String?,
-                                context: EventHash.Context) throws(EventHashError) -> [HashNode] {
+                                context: EventHash.Context, into nodes: inout [HashNode]) throws(EventHashError) {
         switch value {
         case .object(let object):
-            let children = try members(object, parent: name, path: path, context: context)
+            var children = try members(object, parent: name, path: path, context: context)
             guard typedElements.contains(name), let own = children.firstIndex(where: { $0.name == name }) else {
-                return [HashNode(name: name, value: "", children: children, path: path)]
+                nodes.append(HashNode(name: name, value: "", children: children, path: path))
+                return
             }
-            var rest = children
-            let id = rest.remove(at: own)
-            return [HashNode(name: name, value: id.value, children: rest, path: path)]
+            let id = children.remove(at: own)
+            nodes.append(HashNode(name: name, value: id.value, children: children, path: path))
         case .array(let array):
-            var nodes: [HashNode] = []
             for (index, item) in array.enumerated() {
-                nodes += try element(name, item, parent: parent, path: path.map { "\($0)[\(index)]" }, context: context)
+                try element(name, item, parent: parent, path: path.map { "\($0)[\(index)]" }, context: context, into: &nodes)
             }
-            return nodes
         default:
             let text = try scalarText(value, path: path)
             let term = Vocabulary.of(key: name, parent: parent)?.expand(text) ?? text
-            return [HashNode(name: name, value: context.expandValue(term), children: [], path: path)]
+            nodes.append(HashNode(name: name, value: context.expandValue(term), children: [], path: path))
         }
     }
 
@@ -359,50 +359,63 @@ enum HashTree {
 // MARK: - Serialisation
 
 enum Serialiser {
-    /// The fields named in `order`, in that order; fields of one name sorted among themselves.
-    /// Inside a standard field (`nested`), the fields not in the order follow, sorted. `positions`
-    /// gives each name's position in `order`.
-    static func standard(_ nodes: [HashNode], order: [EventHash.Field], positions: [String: Int], nested: Bool) throws(EventHashError) -> String {
+    /// Appends the fields named in `order`, in that order; fields of one name sorted among
+    /// themselves. Inside a standard field (`nested`), the fields not in the order follow, sorted.
+    /// `positions` gives each name's position in `order`.
+    static func standard(_ nodes: [HashNode], order: [EventHash.Field], positions: [String: Int], nested: Bool,
+                                 into out: inout String) throws(EventHashError) {
         // Each node's position in the order (nodes of one name in their own order), then the runs of one name.
         var placed: [(position: Int, node: Int)] = []
-        var others: [String] = []
+        var others: [Int] = []
         for i in nodes.indices {
-            if let p = positions[nodes[i].name] { placed.append((p, i)) } else if nested { others.append(generic(nodes[i])) }
+            if let p = positions[nodes[i].name] { placed.append((p, i)) } else if nested { others.append(i) }
         }
         placed.sort { ($0.position, $0.node) < ($1.position, $1.node) }
-        var out = ""
         var k = 0
         while k < placed.count {
             let p = placed[k].position
-            var parts: [String] = []
-            while k < placed.count, placed[k].position == p {
-                let part = try standardField(nodes[placed[k].node], order[p])
-                if !part.isEmpty { parts.append(part) }
-                k += 1
+            var end = k + 1
+            while end < placed.count, placed[end].position == p { end += 1 }
+            if end == k + 1 {
+                try standardField(nodes[placed[k].node], order[p], into: &out)
+            } else {
+                var parts: [String] = []
+                for j in k..<end {
+                    var part = ""
+                    try standardField(nodes[placed[j].node], order[p], into: &part)
+                    if !part.isEmpty { parts.append(part) }
+                }
+                out += sortedJoined(parts)
             }
-            out += sortedJoined(parts)
+            k = end
         }
-        return nested ? out + sortedJoined(others) : out
+        if !others.isEmpty { out += sortedJoined(others.map { generic(nodes[$0]) }) }
     }
 
-    /// `name[=value]` followed by the children in the field's order; empty if there is neither.
-    private static func standardField(_ node: HashNode, _ field: EventHash.Field) throws(EventHashError) -> String {
+    /// `name[=value]` followed by the children in the field's order, appended to `out`; nothing if
+    /// there is neither a value nor a child.
+    private static func standardField(_ node: HashNode, _ field: EventHash.Field, into out: inout String) throws(EventHashError) {
         let raw = EventHashValues.trimmed(node.value)
-        var text = ""
+        var value: String?
         if !raw.isEmpty {
             if field.isTime {
                 guard let utc = EventHashValues.utcMilliseconds(raw) else { throw .invalidTimestamp(path: node.path ?? "", value: raw) }
-                text = "=" + utc
+                value = utc
             } else {
-                text = "=" + EventHashValues.canonical(raw)
+                value = EventHashValues.canonical(raw)
             }
         }
         guard let order = field.children else {
             guard node.children.isEmpty else { throw .invalidValue(path: node.path ?? "", reason: "expected a single value, not an object") }
-            return text.isEmpty ? "" : node.name + text
+            if let value { out += node.name; out += "="; out += value }
+            return
         }
-        let inner = try standard(node.children, order: order, positions: field.childPositions, nested: true)
-        return text.isEmpty && inner.isEmpty ? "" : node.name + text + inner
+        var inner = ""
+        try standard(node.children, order: order, positions: field.childPositions, nested: true, into: &inner)
+        guard value != nil || !inner.isEmpty else { return }
+        out += node.name
+        if let value { out += "="; out += value }
+        out += inner
     }
 
     /// A field outside the standard order: `name[=value]` then its children, each serialised the
