@@ -120,16 +120,25 @@ public enum EventHash {
             return "{\(uri)}" + rest
         }
 
-        /// The text before and after the first `:` character; nil without one. ASCII text is searched
-        /// by its bytes, where each byte is a character (no `:` can then be part of a larger one).
+        /// The text before and after the first `:` character; nil without one. Searched by bytes: a
+        /// `:` byte with only ASCII before it and ASCII (or nothing) after it is a character of its
+        /// own, and the first; otherwise (a combining mark may follow it) by characters.
         private static func split(_ text: String) -> (String, Substring)? {
-            let u = text.utf8
-            if u.allSatisfy({ $0 < 0x80 }) {
-                guard let colon = u.firstIndex(of: UInt8(ascii: ":")) else { return nil }
+            enum Scan { case none, at(Int), characters }
+            func scan(_ u: UnsafeBufferPointer<UInt8>) -> Scan {
+                guard let c = u.firstIndex(of: UInt8(ascii: ":")) else { return .none }
+                guard u[..<c].allSatisfy({ $0 < 0x80 }), c + 1 == u.count || u[c + 1] < 0x80 else { return .characters }
+                return .at(c)
+            }
+            switch text.utf8.withContiguousStorageIfAvailable(scan) ?? .characters {
+            case .none: return nil
+            case .at(let c):
+                let colon = text.utf8.index(text.utf8.startIndex, offsetBy: c)
+                return (String(text[..<colon]), text[text.utf8.index(after: colon)...])
+            case .characters:
+                guard let colon = text.firstIndex(of: ":") else { return nil }
                 return (String(text[..<colon]), text[text.index(after: colon)...])
             }
-            guard let colon = text.firstIndex(of: ":") else { return nil }
-            return (String(text[..<colon]), text[text.index(after: colon)...])
         }
 
         /// A CURIE value whose prefix names a GS1 vocabulary namespace (`https://ref.gs1.org/…`,

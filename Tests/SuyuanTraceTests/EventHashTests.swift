@@ -293,6 +293,8 @@ enum EventHashVectors {
         #expect(c.expandName("ex\u{301}:a") == "{https://accent.example.com/}a")
         #expect(c.expandName("ex:\u{301}a") == "ex:\u{301}a")  // the first ":" carries an accent: no prefix
         #expect(c.expandName("plain") == "plain" && c.expandName("other:x") == "other:x" && c.expandName(":x") == ":x")
+        #expect(c.expandName("ex:ab\u{301}:c") == "{https://ns.example.com/}ab\u{301}:c" && c.expandName("ex:") == "{https://ns.example.com/}")
+        #expect(c.expandName("日本:x") == "日本:x" && c.expandName("ex:x\u{301}") == "{https://ns.example.com/}x\u{301}")
         #expect(c.expandValue("gs1x:Thing") == "https://gs1.org/x/Thing" && c.expandValue("ex:Thing") == "ex:Thing")
         #expect(c.expandValue("gs1x:\u{301}") == "gs1x:\u{301}" && c.expandValue("gs1x:é") == "https://gs1.org/x/é")
     }
