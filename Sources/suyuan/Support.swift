@@ -229,7 +229,9 @@ enum IO {
         var chunk = 1 << 16
         if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
             guard info.st_size <= limit else { throw tooLarge }
-            chunk = Int(info.st_size) + 1  // the whole file, and a byte more to see its end
+            // The whole file and a byte more to see its end (files that report no size, such as
+            // those of /proc, in 64 KiB reads).
+            chunk = max(Int(info.st_size) + 1, 1 << 16)
         }
         var out: [UInt8] = []
         while true {
