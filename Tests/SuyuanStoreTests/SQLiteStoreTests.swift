@@ -28,14 +28,20 @@ import SuyuanStore
         #expect(try SQLiteLedgerStore(path: path).tail().size == 21)
     }
 
-    /// The page cache is 64 MiB unless the opener asks for another size (verify asks for 2 MiB); a
-    /// smaller cache reads the same answers.
-    @Test func thePageCacheIsTheSizeAskedFor() throws {
-        let dir = TempDir()
+    /// A ledger file in `dir` holding genesis and 40 notices (two complete blocks of 16 leaves).
+    private func ledgerOf40Notices(in dir: TempDir) throws -> (String, Ledger) {
         let path = dir.file("l.db")
         let clock = TestClock()
         let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
         _ = try l.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        return (path, l)
+    }
+
+    /// The page cache is 64 MiB unless the opener asks for another size (verify asks for 2 MiB); a
+    /// smaller cache reads the same answers.
+    @Test func thePageCacheIsTheSizeAskedFor() throws {
+        let dir = TempDir()
+        let (path, _) = try ledgerOf40Notices(in: dir)
         let big = try SQLiteLedgerStore(path: path), small = try SQLiteLedgerStore(path: path, pageCacheKiB: SQLiteLedgerStore.singleReadPageCacheKiB)
         #expect(try big.pageCacheKiB() == 65_536)
         #expect(try small.pageCacheKiB() == 2_048)
@@ -49,10 +55,7 @@ import SuyuanStore
     /// taken as a neighbour's hash.
     @Test func aDamagedLeafBlockIsCorruptionNotAnotherHash() throws {
         let dir = TempDir()
-        let path = dir.file("l.db")
-        let clock = TestClock()
-        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
-        _ = try l.appendAll((0..<40).map { fx.notice($0, at: clock.current) })
+        let (path, l) = try ledgerOf40Notices(in: dir)
         let sound = try SQLiteLedgerStore(path: path).hashes(for: [NodeID(level: 2, index: 4), NodeID(level: 0, index: 35)])
         #expect(sound == [RFC6962.root(leafHashes: try (16..<20).map { try l.store.entry(at: $0)!.leafHash }), try l.store.entry(at: 35)!.leafHash])
         let q = try DatabaseQueue(path: path)
