@@ -672,15 +672,9 @@ extension JSONParser {
         /// Past the string starting at `i` (its opening quote); false if it does not end.
         func string() -> Bool {
             i += 1
-            // Eight bytes at a time while none is a quote or a backslash (most of a long string).
-            let raw = UnsafeRawPointer(p.baseAddress!)
-            while i + 8 <= n {
-                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let q = w ^ 0x2222_2222_2222_2222, b = w ^ 0x5C5C_5C5C_5C5C_5C5C
-                let zero = ((q &- 0x0101_0101_0101_0101) & ~q | (b &- 0x0101_0101_0101_0101) & ~b) & 0x8080_8080_8080_8080
-                if zero != 0 { break }
-                i += 8
-            }
+            // Eight bytes at a time while none is a quote, a backslash or a control byte (most of a
+            // long string).
+            while i + 8 <= n, JSONWordScan.escapableMask(JSONWordScan.load(p.baseAddress! + i)) == 0 { i += 8 }
             while i < n {
                 let c = p[i]
                 if c == 0x22 { i += 1; return true }
