@@ -67,9 +67,9 @@ public final class SQLiteLedgerStore: LedgerStore {
         var config = Configuration()
         config.busyMode = .timeout(lockTimeout)
         config.readonly = readOnly
-        let cacheKiB = max(pageCacheKiB, 64)
+        precondition(pageCacheKiB > 0, "a page cache of \(pageCacheKiB) KiB")
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)")  // negative: KiB, not pages
+            try db.execute(sql: "PRAGMA cache_size = -\(pageCacheKiB)")  // negative: KiB, not pages
         }
         do { pool = try DatabaseQueue(path: path, configuration: config) } catch let e as DatabaseError {
             // Only "not a database" means not a ledger: a full disk, a read-only file system or a lock

@@ -62,10 +62,7 @@ public struct ProductBundle: Sendable {
             guard !terms.contains(Registry.term) else { return (terms, nil, nil) }
             do { try rules.rule(for: e.statement.kind).validate(e.statement); return (terms, nil, nil) } catch { return (terms, nil, "entry \(e.index): \(error)") }
         }
-        let terms = Dictionary(uniqueKeysWithValues: zip(ordered.map(\.index), checked.map(\.terms)))
-        var events: [UInt64: EPCISEvent] = [:]
-        for (e, c) in zip(ordered, checked) { events[e.index] = c.event }
-        for e in ordered where terms[e.index]!.contains(Registry.term) {
+        for (e, c) in zip(ordered, checked) where c.terms.contains(Registry.term) {
             do {
                 let rule = try rules.rule(for: e.statement.kind)
                 try rule.validate(e.statement)
@@ -75,9 +72,12 @@ public struct ProductBundle: Sendable {
             } catch { failures.append("registry entry \(e.index): \(error)") }
         }
         failures += checked.compactMap(\.invalid)
+        // The journey reads the entries by term, and the events parsed above.
         var byTerm: [String: [Entry]] = [:]
+        var events: [UInt64: EPCISEvent] = [:]
         for (e, c) in zip(ordered, checked) {
             for t in c.terms where byTerm[t]?.last?.index != e.index { byTerm[t, default: []].append(e) }
+            events[e.index] = c.event
         }
         let source: EntrySource = { [byTerm] term in byTerm[term] ?? [] }
         let journey = try ProductJourney.build(code, source: source, registry: registry, events: events)
@@ -85,7 +85,7 @@ public struct ProductBundle: Sendable {
                                     integrityFailures: failures, entriesProved: parsed.count, regions: regions)
         v.offlineBundleCreatedAt = createdAt
         // The parsed entries and events are not part of the answer.
-        Parallel.releaseInBackground((parsed, ordered, checked, terms, events, byTerm))
+        Parallel.releaseInBackground((parsed, ordered, checked, events, byTerm))
         return v
     }
 }
