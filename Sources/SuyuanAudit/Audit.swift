@@ -122,7 +122,6 @@ public struct Auditor: Sendable {
         let size = try store.tail().size
         let storedCheckpoints = try store.checkpoints()
         var state = State(auditor: self, expectedEntries: size)
-        state.storedLevel = max(1, store.lowestStoredNodeLevel)
         // The sizes whose roots the checkpoints will need, read (unverified) before streaming.
         state.wantedSizes = Set(storedCheckpoints.map(\.size))
         for note in trustedCheckpoints + storedCheckpoints.map(\.note) {
@@ -213,9 +212,11 @@ public struct Auditor: Sendable {
         var rootsAtSize: [UInt64: Hash] = [:]
         var wantedSizes: Set<UInt64> = []
         var pendingNodes: [(NodeID, Hash)] = []
-        /// The lowest node level the store keeps: only those are compared (lower ones it recomputes).
-        var storedLevel = 1
-        /// Positions whose stored leaf hash is wrong: nodes over them are expected to differ too.
+        /// The ledger's size when the audit began: the nodes the store keeps in a tree of this size
+        /// are compared (the others it recomputes from the leaf hashes when read).
+        let size: UInt64
+        /// Positions whose stored leaf hash is wrong, or whose row is stored at another index: nodes
+        /// over them are expected to differ too, and are not reported again.
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
         /// Keys the filter may have seen before: the second pass looks for these statements.
@@ -227,6 +228,7 @@ public struct Auditor: Sendable {
 
         init(auditor: Auditor, expectedEntries: UInt64) {
             self.auditor = auditor
+            self.size = expectedEntries
             self.replay = EntryReplay(rules: auditor.rules, timeWindow: auditor.timeWindow, trustedOperator: auditor.trustedOperator)
             self.seen = BloomFilter(expectedCount: expectedEntries)
         }
@@ -239,13 +241,14 @@ public struct Auditor: Sendable {
             let s = p.stored
             if s.index != position {
                 add(Finding(index: position, kind: "index", expected: "stored index \(position)", found: "stored index \(s.index) (an entry is missing, moved or inserted)"))
+                if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             if s.leafHash != p.leafHash {
                 add(Finding(index: position, kind: "stored-leaf-hash", expected: p.leafHash.hex, found: s.leafHash.hex))
                 if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             // The tree is always built from what the bytes hash to, never from stored hashes.
-            for (id, h) in frontier.append(leafHash: p.leafHash) where id.level >= storedLevel { pendingNodes.append((id, h)) }
+            for (id, h) in frontier.append(leafHash: p.leafHash) where store.storesNode(id, size: size) { pendingNodes.append((id, h)) }
             if wantedSizes.contains(frontier.size) { rootsAtSize[frontier.size] = frontier.root }
             // The stored index only proposes candidates: each is re-derived, so a tampered index row
             // is reported as an index-term finding and cannot mislead the authorisation check.

@@ -131,13 +131,15 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     func head() throws -> LedgerHead
     /// The Merkle root over the first `size` entries (a default computes it from stored nodes).
     func root(size: UInt64) throws -> Hash
-    /// The lowest level of Merkle node the store keeps (1 keeps every node above the leaves); lower
-    /// nodes are recomputed from the leaf hashes when read, so an audit has nothing stored to compare.
-    var lowestStoredNodeLevel: Int { get }
+    /// Whether the store keeps node `id` of the tree of `size` leaves apart from the entries' leaf
+    /// hashes; the others it recomputes from the leaf hashes when read, so an audit has nothing
+    /// stored to compare for them.
+    func storesNode(_ id: NodeID, size: UInt64) -> Bool
 }
 
 extension LedgerStore {
-    public var lowestStoredNodeLevel: Int { 1 }
+    /// Every node above the leaves.
+    public func storesNode(_ id: NodeID, size: UInt64) -> Bool { id.level >= 1 }
 
     public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: self) }
 

@@ -24,7 +24,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// `PRAGMA application_id` of a Suyuan ledger file ("SUYN").
     public static let applicationID: Int32 = 0x5355_594E
     /// The schema version in `PRAGMA user_version`.
-    public static let schemaVersion = 3
+    public static let schemaVersion = 4
 
     /// Errors opening a ledger file.
     public enum OpenError: Error, CustomStringConvertible, Equatable {
@@ -48,6 +48,10 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// A second, read-only connection for `head()`: WAL readers never wait for the writer, and one
     /// prepared statement costs microseconds, where a GRDB read transaction costs tens.
     private let headReader: HeadReader
+    /// Whether the file has the `leaf_blocks` table (schema version 4; a version-3 file opened
+    /// read-only has not). Set once, at open.
+    private let leafBlocks = Atomic<Bool>(false)
+    private var hasLeafBlocks: Bool { leafBlocks.load(ordering: .relaxed) }
 
     /// Opens an existing ledger file (`create: false`) or creates a new one (`create: true`).
     ///
@@ -91,6 +95,9 @@ public final class SQLiteLedgerStore: LedgerStore {
             guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
         if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try guarded { try migrate() } }
+        leafBlocks.store(try guarded { try pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'leaf_blocks'") ?? false
+        } }, ordering: .relaxed)
     }
 
     /// Runs `body`, turning SQLite errors into `StorageError`s that say what happened to this file.
@@ -159,14 +166,67 @@ public final class SQLiteLedgerStore: LedgerStore {
                 PRAGMA user_version = 3;
                 """)
         }
+        m.registerMigration("v4: leaf blocks") { db in
+            // Each complete block of 16 leaves as one row holding its 30 hashes below the stored level:
+            // a proof's lowest siblings are one row read, not a 16-row range scan and 11 hashes.
+            try db.execute(sql: """
+                CREATE TABLE leaf_blocks (block INTEGER PRIMARY KEY, nodes BLOB NOT NULL);
+                CREATE TRIGGER leaf_blocks_no_update BEFORE UPDATE ON leaf_blocks BEGIN SELECT RAISE(ABORT, 'leaf_blocks are append-only'); END;
+                CREATE TRIGGER leaf_blocks_no_delete BEFORE DELETE ON leaf_blocks BEGIN SELECT RAISE(ABORT, 'leaf_blocks are append-only'); END;
+                """)
+            // Existing complete blocks, from the stored leaf hashes in one pass over the index.
+            let insert = try FastStatement(db, "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)")
+            var leaves: [Hash] = []
+            leaves.reserveCapacity(Self.blockSize)
+            var next: Int64 = 0
+            try FastStatement(db, "SELECT idx, leaf_hash FROM entries ORDER BY idx").rows(db, []) { row in
+                let idx = row.int(0), leaf = row.blob(1)
+                guard idx == next else { throw LedgerError.corrupt("entry \(next) is missing") }
+                guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
+                next += 1
+                leaves.append(h)
+                if leaves.count == Self.blockSize {
+                    try insert.execute(db, [.int(idx / Int64(Self.blockSize)), .blob(Self.blockNodes(leaves))])
+                    leaves.removeAll(keepingCapacity: true)
+                }
+            }
+            try db.execute(sql: "PRAGMA user_version = 4")
+        }
         try m.migrate(pool)
     }
 
-    /// Complete subtrees of at least 2^4 leaves are stored, keyed by `level << 56 | index`. Smaller
-    /// ones are hashed on demand from at most 8 consecutive leaf hashes in `entries`: a cheap range read
-    /// that saves an insert per append.
+    /// Complete subtrees of at least 2^4 leaves are stored in `nodes`, keyed by `level << 56 | index`.
+    /// The smaller ones of each complete block of 16 leaves are one `leaf_blocks` row; those of the
+    /// incomplete last block are hashed on demand from its leaf hashes in `entries`.
     static let minStoredLevel = 4
-    public var lowestStoredNodeLevel: Int { Self.minStoredLevel }
+    /// The leaves of a block: 2^minStoredLevel.
+    static let blockSize = 1 << minStoredLevel
+    /// Where each level's hashes start in a `leaf_blocks` row: 16 leaves, then 8, 4 and 2 nodes.
+    static let blockLevelStart = [0, 16, 24, 28]
+    /// The hashes of a `leaf_blocks` row: 30.
+    static let blockNodeCount = 30
+
+    /// Every node of a complete block is kept (its leaves and small subtrees in `leaf_blocks`, its
+    /// root in `nodes`); below level 4, none of the incomplete last block's, nor any in a version-3
+    /// file opened read-only.
+    public func storesNode(_ id: NodeID, size: UInt64) -> Bool {
+        if id.level >= Self.minStoredLevel { return true }
+        let block = (id.index << UInt64(id.level)) >> UInt64(Self.minStoredLevel)
+        return hasLeafBlocks && (block + 1) << UInt64(Self.minStoredLevel) <= size
+    }
+
+    /// A `leaf_blocks` row for 16 leaf hashes: the leaves, then the level-1, -2 and -3 nodes, each
+    /// level left to right, 30 × 32 bytes.
+    static func blockNodes(_ leaves: [Hash]) -> [UInt8] {
+        precondition(leaves.count == blockSize)
+        var level = leaves, out: [UInt8] = []
+        out.reserveCapacity(blockNodeCount * Hash.byteCount)
+        while level.count > 1 {
+            for h in level { h.withUnsafeBytes { out.append(contentsOf: $0) } }
+            level = stride(from: 0, to: level.count, by: 2).map { RFC6962.nodeHash(level[$0], level[$0 + 1]) }
+        }
+        return out
+    }
     static func nodeKey(_ id: NodeID) -> Int64 { Int64(id.level) << 56 | Int64(id.index) }
 
     /// The page cache its connection uses, in KiB (`PRAGMA cache_size`, set at open).
@@ -212,20 +272,16 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
-        try guarded { try pool.read { try Self.readHashes(ids, $0) } }
+        try guarded { try pool.read { try Self.readHashes(ids, $0, leafBlocks: hasLeafBlocks) } }
     }
 
-    private static func readHashes(_ ids: [NodeID], _ db: Database) throws -> [Hash] {
-        let leaves = try FastStatement(db, "SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+    private static func readHashes(_ ids: [NodeID], _ db: Database, leafBlocks: Bool) throws -> [Hash] {
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
         let stored = try readStoredNodes(ids.filter { $0.level >= minStoredLevel }.map(nodeKey), db)
-        // Nodes below the stored levels are hashed from the leaf hashes of their aligned block of
-        // 2^minStoredLevel leaves. Proofs and walks ask in tree order, so the block last read is kept:
-        // the lowest siblings on one leaf's path all lie in its block.
-        let blockSize = 1 << minStoredLevel
-        var block: [Hash] = []
-        block.reserveCapacity(blockSize)
-        var current: UInt64?
+        // Nodes below the stored levels lie in one aligned block of 16 leaves. Proofs and walks ask in
+        // tree order, so the block last read is kept: the lowest siblings on one leaf's path all lie in
+        // its block.
+        var reader = try BlockReader(db, leafBlocks: leafBlocks)
         var out: [Hash] = []
         out.reserveCapacity(ids.count)
         for id in ids {
@@ -234,24 +290,74 @@ public final class SQLiteLedgerStore: LedgerStore {
                 out.append(h)
                 continue
             }
-            let firstLeaf = id.index << UInt64(id.level)
-            let b = firstLeaf >> UInt64(minStoredLevel)
-            if current != b {
-                block.removeAll(keepingCapacity: true)
-                let first = Int64(b << UInt64(minStoredLevel))
-                try leaves.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
-                    let idx = row.int(0), leaf = row.blob(1)
-                    guard idx == first + Int64(block.count) else { throw LedgerError.corrupt("entry \(first + Int64(block.count)) is missing") }
-                    guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
-                    block.append(h)
-                }
-                current = b
-            }
-            let offset = Int(firstLeaf - (b << UInt64(minStoredLevel))), count = 1 << id.level
-            guard offset + count <= block.count else { throw missing(id) }
-            out.append(RFC6962.root(leafHashes: block[offset..<offset + count]))
+            guard let h = try reader.node(id) else { throw missing(id) }
+            out.append(h)
         }
         return out
+    }
+
+    /// Reads the nodes below the stored levels, a block at a time: a complete block's from its
+    /// `leaf_blocks` row, the incomplete last block's hashed from its leaf hashes.
+    private struct BlockReader {
+        let db: Database
+        let leafBlocks: Bool
+        let leafRows: FastStatement
+        let blockRow: FastStatement?
+        /// The block read last, and its nodes: all 30 of a complete block (`complete`), or the leaf
+        /// hashes of an incomplete one.
+        var current: UInt64?
+        var nodes: [Hash] = []
+        var complete = false
+
+        init(_ db: Database, leafBlocks: Bool) throws {
+            self.db = db
+            self.leafBlocks = leafBlocks
+            leafRows = try FastStatement(db, "SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+            blockRow = leafBlocks ? try FastStatement(db, "SELECT nodes FROM leaf_blocks WHERE block = ?") : nil
+            nodes.reserveCapacity(blockNodeCount)
+        }
+
+        /// The node `id` (below the stored levels), or nil when its leaves are not all in the ledger.
+        mutating func node(_ id: NodeID) throws -> Hash? {
+            let firstLeaf = id.index << UInt64(id.level)
+            let b = firstLeaf >> UInt64(minStoredLevel)
+            if current != b { try read(b) }
+            let offset = Int(firstLeaf - (b << UInt64(minStoredLevel)))
+            if complete { return nodes[blockLevelStart[id.level] + (offset >> id.level)] }
+            let count = 1 << id.level
+            guard offset + count <= nodes.count else { return nil }
+            return RFC6962.root(leafHashes: nodes[offset..<offset + count])
+        }
+
+        private mutating func read(_ b: UInt64) throws {
+            nodes.removeAll(keepingCapacity: true)
+            complete = false
+            current = nil
+            if let blockRow {
+                try blockRow.rows(db, [.int(Int64(b))]) { row in
+                    let bytes = row.blob(0)
+                    guard bytes.count == blockNodeCount * Hash.byteCount else {
+                        throw LedgerError.corrupt("leaf block \(b) (entries \(b << UInt64(minStoredLevel))…) holds \(bytes.count) bytes, not \(blockNodeCount * Hash.byteCount)")
+                    }
+                    for k in 0..<blockNodeCount { nodes.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(k * Hash.byteCount)..<((k + 1) * Hash.byteCount)]))!) }
+                }
+                complete = !nodes.isEmpty
+            }
+            if !complete {
+                let first = Int64(b << UInt64(minStoredLevel))
+                try leafRows.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
+                    let idx = row.int(0), leaf = row.blob(1)
+                    guard idx == first + Int64(nodes.count) else { throw LedgerError.corrupt("entry \(first + Int64(nodes.count)) is missing") }
+                    guard let h = Hash(bytes: leaf) else { throw LedgerError.corrupt("entry \(idx) has a leaf hash of \(leaf.count) bytes") }
+                    nodes.append(h)
+                }
+                // A file with leaf blocks has one for every complete block.
+                if leafBlocks && nodes.count == blockSize {
+                    throw LedgerError.corrupt("leaf block \(b) (entries \(first)…\(first + Int64(blockSize) - 1)) is missing")
+                }
+            }
+            current = b
+        }
     }
 
     /// The stored nodes with the given keys (those absent, or not 32 bytes, are left out). Keys close
@@ -353,6 +459,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let insertEntry = try FastStatement(db, "INSERT INTO entries (idx, leaf_hash, statement_hash, statement_time, recorded_at, body) VALUES (?, ?, ?, ?, ?, ?)")
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
+                let insertBlock = try FastStatement(db, "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)")
+                let leaves = try BlockLeaves(db)
                 var index = tail.size
                 for p in 0..<parts {
                     for n in try build(tx, p) {
@@ -372,6 +480,8 @@ public final class SQLiteLedgerStore: LedgerStore {
                         for t in n.terms { try insertTerm.execute(db, [.text(t), .int(Int64(index))]) }
                         for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                             try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
+                            // A block completed: its leaves, some perhaps appended by earlier transactions.
+                            if id.level == Self.minStoredLevel { try insertBlock.execute(db, [.int(Int64(id.index)), .blob(try Self.blockNodes(leaves.hashes(id.index)))]) }
                         }
                         stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
                         index += 1
@@ -386,11 +496,31 @@ public final class SQLiteLedgerStore: LedgerStore {
         } }
     }
 
+    /// The 16 stored leaf hashes of a block, for its `leaf_blocks` row.
+    private struct BlockLeaves {
+        let db: Database
+        let rows: FastStatement
+        init(_ db: Database) throws {
+            self.db = db
+            rows = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
+        }
+        func hashes(_ block: UInt64) throws -> [Hash] {
+            let first = Int64(block) << Int64(minStoredLevel)
+            var out: [Hash] = []
+            try rows.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
+                guard let h = Hash(bytes: row.blob(0)) else { throw LedgerError.corrupt("entry \(first + Int64(out.count)) has a leaf hash of \(row.blob(0).count) bytes") }
+                out.append(h)
+            }
+            guard out.count == blockSize else { throw LedgerError.corrupt("block \(block) has \(out.count) leaf hashes") }
+            return out
+        }
+    }
+
     /// The right edge of the tree at `size`, from the cache when it is current, else from the nodes table.
     private func loadFrontier(_ db: Database, size: UInt64) throws -> MerkleFrontier {
         if let f = frontier.withLock({ $0 }), f.size == size { return f }
         let ids = MerkleFrontier.nodeIDs(forSize: size)
-        return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db))
+        return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db, leafBlocks: hasLeafBlocks))
     }
 
     /// At the current end of the tree, from the cached right edge this process keeps (no read).

@@ -889,8 +889,8 @@ struct Verify {
         // Every stored hash the proofs read (the leaf hashes of the other entries, the subtree hashes).
         let nodes = try w.copy(into: sb, as: "nodes.ledger")
         try #require(try runTool(["sqlite3", nodes, """
-            DROP TRIGGER entries_no_update; DROP TRIGGER nodes_no_update;
-            UPDATE entries SET leaf_hash = randomblob(32); UPDATE nodes SET hash = randomblob(32);
+            DROP TRIGGER entries_no_update; DROP TRIGGER nodes_no_update; DROP TRIGGER leaf_blocks_no_update;
+            UPDATE entries SET leaf_hash = randomblob(32); UPDATE nodes SET hash = randomblob(32); UPDATE leaf_blocks SET nodes = randomblob(960);
             """]) == 0)
         let many = try await failures(nodes)
         #expect(!many.isEmpty && many.allSatisfy { $0.contains("is not included in the checkpoint") }, "\(many)")

@@ -133,7 +133,8 @@ func buildLedger(notices: Int = 30, batch: Int = 1, checkpointEvery: UInt64 = 8,
 
 /// The append-only triggers the schema installs.
 let appendOnlyTriggers = ["entries_no_update", "entries_no_delete", "nodes_no_update", "nodes_no_delete",
-                          "checkpoints_no_update", "checkpoints_no_delete", "terms_no_update", "terms_no_delete"]
+                          "checkpoints_no_update", "checkpoints_no_delete", "terms_no_update", "terms_no_delete",
+                          "leaf_blocks_no_update", "leaf_blocks_no_delete"]
 
 /// Opens the file with plain GRDB, drops the append-only triggers (they must exist, unless `again`:
 /// a second edit of the same file), runs `edit` in one transaction and closes the file.
@@ -223,20 +224,41 @@ func appendByHand(_ db: Database, _ signed: SignedStatement, recordedAt: Timesta
 /// The key of an interior Merkle node row (`level << 56 | index`).
 func nodeKey(level: Int, index: UInt64) -> Int64 { Int64(level) << 56 | Int64(index) }
 
-/// The store keeps complete subtrees of 2^4 leaves and more in `nodes`; smaller ones it hashes on
-/// demand from the `leaf_hash` column (Specs/storage.md).
+/// The store keeps complete subtrees of 2^4 leaves and more in `nodes`, and the smaller ones of each
+/// complete block of 16 leaves in a `leaf_blocks` row (Specs/storage.md).
 let minStoredNodeLevel = 4
 
-/// Recomputes every `leaf_hash` from the bodies and rebuilds the whole `nodes` table from them, in
-/// row order, as the store would have written it: the stored tree then agrees with the bodies.
+/// Where node (level, index) below `minStoredNodeLevel` lies: its block, and its hash's byte offset in
+/// the block's `leaf_blocks` row (16 leaves, then 8, 4 and 2 nodes).
+func leafBlockPosition(level: Int, index: UInt64) -> (block: Int64, offset: Int) {
+    let perBlock = 16 >> level
+    return (Int64(index) / Int64(perBlock), ([0, 16, 24, 28][level] + Int(index % UInt64(perBlock))) * 32)
+}
+
+/// Recomputes every `leaf_hash` from the bodies and rebuilds the whole `nodes` and `leaf_blocks`
+/// tables from them, in row order, as the store would have written them: the stored tree then agrees
+/// with the bodies.
 func recomputeDerived(_ db: Database) throws {
     try db.execute(sql: "DELETE FROM nodes")
+    try db.execute(sql: "DELETE FROM leaf_blocks")
     var f = MerkleFrontier()
+    var block: [Hash] = []
     for r in try rawRows(db) {
         let leaf = RFC6962.leafHash(r.body)
         try db.execute(sql: "UPDATE entries SET leaf_hash = ? WHERE idx = ?", arguments: [Data(leaf.bytes), r.idx])
         for (id, h) in f.append(leafHash: leaf) where id.level >= minStoredNodeLevel {
             try db.execute(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)", arguments: [nodeKey(level: id.level, index: id.index), Data(h.bytes)])
+        }
+        block.append(leaf)
+        if block.count == 16 {
+            // The block's 30 hashes, level by level, recomputed from its leaves.
+            var level = block, row = Data()
+            while level.count > 1 {
+                for h in level { row.append(contentsOf: h.bytes) }
+                level = stride(from: 0, to: level.count, by: 2).map { RFC6962.nodeHash(level[$0], level[$0 + 1]) }
+            }
+            try db.execute(sql: "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)", arguments: [Int64(r.idx) / 16, row])
+            block = []
         }
     }
 }

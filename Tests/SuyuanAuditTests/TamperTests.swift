@@ -446,6 +446,37 @@ private let rootsAfterK = ["checkpoint-root@15", "checkpoint-root@23", "checkpoi
                 "the changed node (level 4 index 3, entries 48…63) is reported too: \(r.dump)")
     }
 
+    @Test("9c. a hash in a stored leaf block changed", arguments: [(0, UInt64(5)), (0, UInt64(63)), (1, UInt64(9)), (2, UInt64(2)), (3, UInt64(7))])
+    func leafBlockHashChanged(level: Int, index: UInt64) throws {
+        let l = try buildLedger(notices: 70)  // 71 entries: leaf blocks 0…3 (entries 0…63)
+        let forged = SHA256.hash(Array("forged node".utf8))
+        let (block, offset) = leafBlockPosition(level: level, index: index)
+        try tamper(l.path) { db in
+            var row = try #require(try Data.fetchOne(db, sql: "SELECT nodes FROM leaf_blocks WHERE block = ?", arguments: [block]))
+            #expect(row.count == 960)
+            row.replaceSubrange(offset..<(offset + 32), with: forged.bytes)
+            try db.execute(sql: "UPDATE leaf_blocks SET nodes = ? WHERE block = ?", arguments: [row, block])
+            #expect(db.changesCount == 1)
+        }
+        let r = try audit(l.path)
+        let first = index << UInt64(level), last = (index + 1) << UInt64(level) - 1
+        #expect(r.tags == ["stored-node@-"], "\(r.dump)")
+        #expect(r.findings.first?.expected.contains("level \(level) index \(index) (entries \(first)…\(last))") == true, "\(r.dump)")
+        #expect(r.findings.first?.found == forged.hex)
+    }
+
+    @Test("9d. a deleted stored leaf block is reported, node by node")
+    func leafBlockDeleted() throws {
+        let l = try buildLedger(notices: 70)
+        try tamper(l.path) { db in try db.execute(sql: "DELETE FROM leaf_blocks WHERE block = 1") }  // entries 16…31
+        let r = try audit(l.path)
+        #expect(r.findings.count == 30 && r.findings.allSatisfy { $0.kind == "stored-node" && $0.found == "no stored node" }, "\(r.dump)")
+        for f in r.findings {
+            let entries = f.expected.split(separator: "(entries ")[1].prefix { $0 != ")" }.split(separator: "…").compactMap { Int($0) }
+            #expect(entries.count == 2 && entries[0] >= 16 && entries[1] <= 31, "\(f)")
+        }
+    }
+
     // MARK: 10. A stored leaf hash changed
 
     @Test("10. a stored leaf_hash changed, body intact", arguments: [UInt64(1), k, 30])

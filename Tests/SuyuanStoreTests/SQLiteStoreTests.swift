@@ -21,6 +21,7 @@ import SuyuanStore
         for sql in [
             "UPDATE entries SET body = x'00' WHERE idx = 1", "DELETE FROM entries WHERE idx = 4",
             "UPDATE nodes SET hash = x'00'", "DELETE FROM nodes", "DELETE FROM checkpoints", "UPDATE checkpoints SET size = 9",
+            "UPDATE leaf_blocks SET nodes = x'00'", "DELETE FROM leaf_blocks",
         ] {
             #expect(throws: DatabaseError.self, "\(sql)") { try q.write { try $0.execute(sql: sql) } }
         }
@@ -50,24 +51,65 @@ import SuyuanStore
         #expect(try small.entries(from: 0, count: 41).map(\.bytes) == big.entries(from: 0, count: 41).map(\.bytes))
     }
 
-    /// Proof hashes below the stored levels come from a block of leaf hashes: a row missing from the
-    /// block, or a leaf hash of the wrong length, is reported as corruption naming the entry, never
-    /// taken as a neighbour's hash.
+    /// Each complete block of 16 leaves is one `leaf_blocks` row: its leaves, then its level-1, -2
+    /// and -3 nodes (30 hashes); the incomplete last block has none. Every node below level 4 reads
+    /// as the hash of its leaves.
+    @Test func completeBlocksAreKeptAsOneRowOfTheirThirtyHashes() throws {
+        let dir = TempDir()
+        let (path, l) = try ledgerOf40Notices(in: dir)  // 41 entries: blocks 0 and 1 complete
+        let leaves = try (0..<41).map { try l.store.entry(at: $0)!.leafHash }
+        let q = try DatabaseQueue(path: path)
+        let rows = try q.read { try Row.fetchAll($0, sql: "SELECT block, nodes FROM leaf_blocks ORDER BY block") }
+        try q.close()
+        #expect(rows.map { $0[0] as Int64 } == [0, 1])
+        for row in rows {
+            let b = Int(row[0] as Int64), bytes = [UInt8](row[1] as Data)
+            #expect(bytes.count == 30 * 32)
+            var expected: [Hash] = []
+            for level in 0..<4 {
+                let width = 1 << level
+                expected += stride(from: 16 * b, to: 16 * b + 16, by: width).map { RFC6962.root(leafHashes: leaves[$0..<($0 + width)]) }
+            }
+            #expect(bytes == expected.flatMap(\.bytes), "block \(b)")
+        }
+        let store = try SQLiteLedgerStore(path: path)
+        #expect(store.storesNode(NodeID(level: 0, index: 31), size: 41) && store.storesNode(NodeID(level: 3, index: 3), size: 41))
+        #expect(!store.storesNode(NodeID(level: 0, index: 32), size: 41) && !store.storesNode(NodeID(level: 3, index: 4), size: 41))
+        #expect(store.storesNode(NodeID(level: 4, index: 1), size: 41))
+        for level in 0..<4 {
+            let width = 1 << level
+            let ids = (0..<(41 / width)).map { NodeID(level: level, index: UInt64($0)) }
+            #expect(try store.hashes(for: ids) == ids.map { RFC6962.root(leafHashes: leaves[Int($0.index) * width..<(Int($0.index) + 1) * width]) }, "level \(level)")
+        }
+    }
+
+    /// Proof hashes below the stored levels come from a block's `leaf_blocks` row, or from the leaf
+    /// hashes of the incomplete last block: a missing or damaged row, a row missing from the last
+    /// block, or a leaf hash of the wrong length, is reported as corruption naming the block or entry,
+    /// never taken as another hash.
     @Test func aDamagedLeafBlockIsCorruptionNotAnotherHash() throws {
         let dir = TempDir()
         let (path, l) = try ledgerOf40Notices(in: dir)
-        let sound = try SQLiteLedgerStore(path: path).hashes(for: [NodeID(level: 2, index: 4), NodeID(level: 0, index: 35)])
-        #expect(sound == [RFC6962.root(leafHashes: try (16..<20).map { try l.store.entry(at: $0)!.leafHash }), try l.store.entry(at: 35)!.leafHash])
+        let sound = try SQLiteLedgerStore(path: path).hashes(for: [NodeID(level: 2, index: 4), NodeID(level: 0, index: 35), NodeID(level: 1, index: 16)])
+        #expect(sound == [RFC6962.root(leafHashes: try (16..<20).map { try l.store.entry(at: $0)!.leafHash }), try l.store.entry(at: 35)!.leafHash,
+                          RFC6962.root(leafHashes: try (32..<34).map { try l.store.entry(at: $0)!.leafHash })])
         let q = try DatabaseQueue(path: path)
         try q.write { db in
             try db.execute(sql: "DROP TRIGGER entries_no_delete; DROP TRIGGER entries_no_update")
-            try db.execute(sql: "DELETE FROM entries WHERE idx = 17")
+            try db.execute(sql: "DROP TRIGGER leaf_blocks_no_delete; DROP TRIGGER leaf_blocks_no_update")
+            try db.execute(sql: "DELETE FROM entries WHERE idx = 33")
             try db.execute(sql: "UPDATE entries SET leaf_hash = x'00' WHERE idx = 34")
+            try db.execute(sql: "DELETE FROM leaf_blocks WHERE block = 0")
+            try db.execute(sql: "UPDATE leaf_blocks SET nodes = substr(nodes, 1, 959) WHERE block = 1")
         }
         try q.close()
         let store = try SQLiteLedgerStore(path: path)
-        #expect { _ = try store.hashes(for: [NodeID(level: 2, index: 4)]) } throws: { "\($0)".contains("entry 17 is missing") }
-        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 35)]) } throws: { "\($0)".contains("entry 34 has a leaf hash of 1 bytes") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 1, index: 16)]) } throws: { "\($0)".contains("entry 33 is missing") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 35)]) } throws: { "\($0)".contains("entry 33 is missing") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 3)]) } throws: { "\($0)".contains("leaf block 0 (entries 0…15) is missing") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 2, index: 4)]) } throws: { "\($0)".contains("leaf block 1 (entries 16…) holds 959 bytes, not 960") }
+        try DatabaseQueue(path: path).write { try $0.execute(sql: "UPDATE entries SET leaf_hash = x'00' WHERE idx = 32") }
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 32)]) } throws: { "\($0)".contains("entry 32 has a leaf hash of 1 bytes") }
     }
 
     @Test func notALedger() throws {
@@ -151,6 +193,44 @@ import SuyuanStore
         try checkChain(path, expectedSize: UInt64(1 + writers * batches * perBatch))
     }
 
+    /// A version-3 file (no leaf blocks) proves the same read-only, from the leaf hashes, and is
+    /// upgraded when opened for writing: a row for each complete block, as appends would have written.
+    @Test func version3FilesAreUpgradedToLeafBlocks() throws {
+        let dir = TempDir()
+        let path = dir.file("l.db")
+        let clock = TestClock()
+        let l = try Ledger.create(in: try SQLiteLedgerStore(path: path, create: true), genesis: fx.genesisStatement(at: clock.current), clock: clock.clock)
+        _ = try l.appendAll((0..<50).map { fx.notice($0, at: clock.current) })
+        let proofs = try (0..<51).map { try l.inclusionProof(index: $0, size: 51) }
+        func state() throws -> (version: Int, blocks: [[UInt8]]?) {
+            let q = try DatabaseQueue(path: path)
+            defer { try? q.close() }
+            return try q.read { db in
+                let has = try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'leaf_blocks'") ?? false
+                return (try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0,
+                        has ? try Row.fetchAll(db, sql: "SELECT nodes FROM leaf_blocks ORDER BY block").map { [UInt8]($0[0] as Data) } : nil)
+            }
+        }
+        let written = try state()
+        #expect(written.version == 4 && written.blocks?.count == 3)
+        let q = try DatabaseQueue(path: path)
+        try q.writeWithoutTransaction {
+            try $0.execute(sql: "DROP TABLE leaf_blocks; DELETE FROM grdb_migrations WHERE identifier LIKE 'v4:%'; PRAGMA user_version = 3")
+        }
+        try q.close()
+        let readOnly = try Ledger(opening: try SQLiteLedgerStore(path: path, readOnly: true), clock: clock.clock)
+        #expect(!readOnly.store.storesNode(NodeID(level: 0, index: 0), size: 51) && readOnly.store.storesNode(NodeID(level: 4, index: 0), size: 51))
+        #expect(try (0..<51).map { try readOnly.inclusionProof(index: $0, size: 51) } == proofs)
+        #expect(try state().version == 3 && state().blocks == nil)
+        let upgraded = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
+        #expect(try state().version == 4 && state().blocks == written.blocks)
+        #expect(try (0..<51).map { try upgraded.inclusionProof(index: $0, size: 51) } == proofs)
+        // Appends after the upgrade complete the last block as before.
+        _ = try upgraded.appendAll((50..<70).map { fx.notice($0, at: clock.current) })
+        #expect(try state().blocks?.count == 4)
+        try checkChain(path, expectedSize: 71)
+    }
+
     /// A version-2 file (no leaf hash index) proves the same read-only, and is upgraded when opened
     /// for writing; the proofs' range reads then use the index.
     @Test func version2FilesAreUpgradedToTheLeafHashIndex() throws {
@@ -170,18 +250,21 @@ import SuyuanStore
                  try Row.fetchAll(db, sql: plan).map { $0["detail"] as String }.joined(separator: "; "))
             }
         }
-        #expect(try state().version == 3 && state().index && state().plan.contains("COVERING INDEX entries_leaves"))
+        #expect(try state().version == 4 && state().index && state().plan.contains("COVERING INDEX entries_leaves"))
         // Make it a version-2 file, as the migrator left one.
         let q = try DatabaseQueue(path: path)
         try q.writeWithoutTransaction {
-            try $0.execute(sql: "DROP INDEX entries_leaves; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3:%'; PRAGMA user_version = 2")
+            try $0.execute(sql: """
+                DROP INDEX entries_leaves; DROP TABLE leaf_blocks; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3:%' OR identifier LIKE 'v4:%';
+                PRAGMA user_version = 2
+                """)
         }
         try q.close()
         let readOnly = try Ledger(opening: try SQLiteLedgerStore(path: path, readOnly: true), clock: clock.clock)
         #expect(try (0..<41).map { try readOnly.inclusionProof(index: $0, size: 41) } == proofs)
         #expect(try state().version == 2 && !state().index)
         let upgraded = try Ledger(opening: try SQLiteLedgerStore(path: path), clock: clock.clock)
-        #expect(try state().version == 3 && state().index)
+        #expect(try state().version == 4 && state().index)
         #expect(try (0..<41).map { try upgraded.inclusionProof(index: $0, size: 41) } == proofs)
         try checkChain(path, expectedSize: 41)
     }
