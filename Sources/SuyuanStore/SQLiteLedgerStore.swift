@@ -317,6 +317,15 @@ public final class SQLiteLedgerStore: LedgerStore {
             nodes.reserveCapacity(blockNodeCount)
         }
 
+        /// The 16 stored leaf hashes of block `b` (read from `entries`: the reader must not use
+        /// `leaf_blocks`), for its `leaf_blocks` row.
+        mutating func leaves(of b: UInt64) throws -> [Hash] {
+            precondition(!leafBlocks)
+            try read(b)
+            guard nodes.count == blockSize else { throw LedgerError.corrupt("block \(b) has \(nodes.count) leaf hashes") }
+            return nodes
+        }
+
         /// The node `id` (below the stored levels), or nil when its leaves are not all in the ledger.
         mutating func node(_ id: NodeID) throws -> Hash? {
             let firstLeaf = id.index << UInt64(id.level)
@@ -460,7 +469,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
                 let insertBlock = try FastStatement(db, "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)")
-                let leaves = try BlockLeaves(db)
+                var leaves = try BlockReader(db, leafBlocks: false)
                 var index = tail.size
                 for p in 0..<parts {
                     for n in try build(tx, p) {
@@ -481,7 +490,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                         for (id, h) in f.append(leafHash: n.leafHash) where id.level >= Self.minStoredLevel {
                             try insertNode.execute(db, [.int(Self.nodeKey(id)), .hash(h)])
                             // A block completed: its leaves, some perhaps appended by earlier transactions.
-                            if id.level == Self.minStoredLevel { try insertBlock.execute(db, [.int(Int64(id.index)), .blob(try Self.blockNodes(leaves.hashes(id.index)))]) }
+                            if id.level == Self.minStoredLevel { try insertBlock.execute(db, [.int(Int64(id.index)), .blob(Self.blockNodes(try leaves.leaves(of: id.index)))]) }
                         }
                         stored.append(StoredEntry(index: index, bytes: n.entry.bytes, leafHash: n.leafHash))
                         index += 1
@@ -494,26 +503,6 @@ public final class SQLiteLedgerStore: LedgerStore {
             if let f = newFrontier { self.frontier.withLock { $0 = f } }
             return stored
         } }
-    }
-
-    /// The 16 stored leaf hashes of a block, for its `leaf_blocks` row.
-    private struct BlockLeaves {
-        let db: Database
-        let rows: FastStatement
-        init(_ db: Database) throws {
-            self.db = db
-            rows = try FastStatement(db, "SELECT leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
-        }
-        func hashes(_ block: UInt64) throws -> [Hash] {
-            let first = Int64(block) << Int64(minStoredLevel)
-            var out: [Hash] = []
-            try rows.rows(db, [.int(first), .int(first + Int64(blockSize))]) { row in
-                guard let h = Hash(bytes: row.blob(0)) else { throw LedgerError.corrupt("entry \(first + Int64(out.count)) has a leaf hash of \(row.blob(0).count) bytes") }
-                out.append(h)
-            }
-            guard out.count == blockSize else { throw LedgerError.corrupt("block \(block) has \(out.count) leaf hashes") }
-            return out
-        }
     }
 
     /// The right edge of the tree at `size`, from the cache when it is current, else from the nodes table.
