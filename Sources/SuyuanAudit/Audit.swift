@@ -163,6 +163,11 @@ public struct Auditor: Sendable {
                               found: "version \(v), written by a newer version of Suyuan: its index terms were not checked; audit with that version or a later one"))
         }
         try state.checkTerms(store, upTo: UInt64(Int64.max))
+        // Derived rows of subtrees the entries do not complete: written by other means, and a trap for
+        // the next append, which would build on them or fail to write its own.
+        for row in try store.storedNodes(beyond: state.frontier.size) {
+            state.add(Finding(index: nil, kind: "stored-node", expected: "no stored Merkle node beyond the \(state.frontier.size) entries", found: row))
+        }
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position
         report.root = state.frontier.root
@@ -212,11 +217,7 @@ public struct Auditor: Sendable {
         var rootsAtSize: [UInt64: Hash] = [:]
         var wantedSizes: Set<UInt64> = []
         var pendingNodes: [(NodeID, Hash)] = []
-        /// The ledger's size when the audit began: the nodes the store keeps in a tree of this size
-        /// are compared (the others it recomputes from the leaf hashes when read).
-        let size: UInt64
-        /// Positions whose stored leaf hash is wrong, or whose row is stored at another index: nodes
-        /// over them are expected to differ too, and are not reported again.
+        /// Positions whose stored leaf hash is wrong: nodes over them are expected to differ too.
         var badStoredLeaves: [UInt64] = []
         var seen: BloomFilter
         /// Keys the filter may have seen before: the second pass looks for these statements.
@@ -228,7 +229,6 @@ public struct Auditor: Sendable {
 
         init(auditor: Auditor, expectedEntries: UInt64) {
             self.auditor = auditor
-            self.size = expectedEntries
             self.replay = EntryReplay(rules: auditor.rules, timeWindow: auditor.timeWindow, trustedOperator: auditor.trustedOperator)
             self.seen = BloomFilter(expectedCount: expectedEntries)
         }
@@ -241,14 +241,13 @@ public struct Auditor: Sendable {
             let s = p.stored
             if s.index != position {
                 add(Finding(index: position, kind: "index", expected: "stored index \(position)", found: "stored index \(s.index) (an entry is missing, moved or inserted)"))
-                if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             if s.leafHash != p.leafHash {
                 add(Finding(index: position, kind: "stored-leaf-hash", expected: p.leafHash.hex, found: s.leafHash.hex))
                 if badStoredLeaves.count < auditor.maxFindings { badStoredLeaves.append(position) }
             }
             // The tree is always built from what the bytes hash to, never from stored hashes.
-            for (id, h) in frontier.append(leafHash: p.leafHash) where store.storesNode(id, size: size) { pendingNodes.append((id, h)) }
+            for (id, h) in frontier.append(leafHash: p.leafHash) where store.storesNode(id, size: .max) { pendingNodes.append((id, h)) }
             if wantedSizes.contains(frontier.size) { rootsAtSize[frontier.size] = frontier.root }
             // The stored index only proposes candidates: each is re-derived, so a tampered index row
             // is reported as an index-term finding and cannot mislead the authorisation check.
@@ -280,22 +279,30 @@ public struct Auditor: Sendable {
             termsChecked = end
         }
 
-        /// Compares the Merkle nodes the store holds with those recomputed from the entries.
+        /// Compares the Merkle nodes the store holds with those recomputed from the entries: those it
+        /// keeps in the tree of the entries read so far (`frontier.size`, not the stored end, which a
+        /// moved row can make larger). Nodes it keeps only once more entries complete their block wait
+        /// for a later call (those of an incomplete last block, for ever: the store recomputes them).
         mutating func checkStoredNodes(_ store: any LedgerStore) throws {
-            defer { pendingNodes.removeAll(keepingCapacity: true) }
-            guard !pendingNodes.isEmpty else { return }
-            let stored: [Hash?]
-            do { stored = try store.hashes(for: pendingNodes.map(\.0)) } catch {
+            let ready = pendingNodes.filter { store.storesNode($0.0, size: frontier.size) }
+            pendingNodes.removeAll { store.storesNode($0.0, size: frontier.size) }
+            guard !ready.isEmpty else { return }
+            let stored: [Result<Hash, any Error>]
+            do { stored = try store.hashes(for: ready.map(\.0)).map { .success($0) } } catch {
                 // Some node is missing: look at each one, so one gap does not hide other changes.
-                stored = pendingNodes.map { try? store.hashes(for: [$0.0]).first }
+                stored = ready.map { n in Result { try store.hashes(for: [n.0])[0] } }
             }
-            for ((id, h), s) in zip(pendingNodes, stored) where h != s {
+            for ((id, h), r) in zip(ready, stored) {
+                let s = try? r.get()
+                if s == h { continue }
                 let first = id.index << id.level, end = first + (1 << id.level)
                 if badStoredLeaves.contains(where: { $0 >= first && $0 < end }) { continue }  // already reported
                 // Derived data, not an entry: a ledger-level finding naming the leaves it covers.
+                var found = s?.hex ?? "no stored node"
+                if case .failure(let e) = r { found += " (\(e))" }
                 add(Finding(index: nil, kind: "stored-node",
                             expected: "Merkle node level \(id.level) index \(id.index) (entries \(first)…\(end - 1)) = \(h.hex)",
-                            found: s?.hex ?? "no stored node"))
+                            found: found))
             }
         }
 

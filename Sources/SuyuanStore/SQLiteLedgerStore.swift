@@ -48,8 +48,8 @@ public final class SQLiteLedgerStore: LedgerStore {
     /// A second, read-only connection for `head()`: WAL readers never wait for the writer, and one
     /// prepared statement costs microseconds, where a GRDB read transaction costs tens.
     private let headReader: HeadReader
-    /// Whether the file has the `leaf_blocks` table (schema version 4; a version-3 file opened
-    /// read-only has not). Set once, at open.
+    /// Whether the file keeps `leaf_blocks` (schema version 4; a version-3 file opened read-only does
+    /// not). Set once, at open.
     private let leafBlocks = Atomic<Bool>(false)
     private var hasLeafBlocks: Bool { leafBlocks.load(ordering: .relaxed) }
 
@@ -95,9 +95,8 @@ public final class SQLiteLedgerStore: LedgerStore {
             guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
         if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try guarded { try migrate() } }
-        leafBlocks.store(try guarded { try pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'leaf_blocks'") ?? false
-        } }, ordering: .relaxed)
+        // By the schema version, not by the table: a version-4 file without it is damaged, and says so.
+        leafBlocks.store(try guarded { try pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 } } >= 4, ordering: .relaxed)
     }
 
     /// Runs `body`, turning SQLite errors into `StorageError`s that say what happened to this file.
@@ -215,6 +214,29 @@ public final class SQLiteLedgerStore: LedgerStore {
         return hasLeafBlocks && (block + 1) << UInt64(Self.minStoredLevel) <= size
     }
 
+    public func storedNodes(beyond size: UInt64) throws -> [String] {
+        try guarded { try pool.read { db in
+            var out: [String] = []
+            // Level ≥ 4: the rows of each level from the first index past `size`.
+            for level in Self.minStoredLevel..<64 {
+                let first = size >> UInt64(level), levelEnd = Int64(level + 1) << 56
+                guard Self.nodeKey(NodeID(level: level, index: first)) < levelEnd else { continue }
+                for id in try Int64.fetchAll(db, sql: "SELECT id FROM nodes WHERE id >= ? AND id < ? ORDER BY id",
+                                             arguments: [Self.nodeKey(NodeID(level: level, index: first)), levelEnd]) {
+                    let index = UInt64(id & 0x00FF_FFFF_FFFF_FFFF)
+                    out.append("nodes row level \(level) index \(index) (entries \(index << UInt64(level))…\((index + 1) << UInt64(level) - 1))")
+                }
+            }
+            if hasLeafBlocks {
+                for b in try Int64.fetchAll(db, sql: "SELECT block FROM leaf_blocks WHERE block >= ? ORDER BY block",
+                                            arguments: [Int64(size >> UInt64(Self.minStoredLevel))]) {
+                    out.append("leaf_blocks row \(b) (entries \(b << Int64(Self.minStoredLevel))…\((b + 1) << Int64(Self.minStoredLevel) - 1))")
+                }
+            }
+            return out
+        } }
+    }
+
     /// A `leaf_blocks` row for 16 leaf hashes: the leaves, then the level-1, -2 and -3 nodes, each
     /// level left to right, 30 × 32 bytes.
     static func blockNodes(_ leaves: [Hash]) -> [UInt8] {
@@ -272,16 +294,20 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
-        try guarded { try pool.read { try Self.readHashes(ids, $0, leafBlocks: hasLeafBlocks) } }
+        try guarded { try pool.read { db in
+            try Self.readHashes(ids, db, leafBlocks: hasLeafBlocks, size: hasLeafBlocks ? try Self.readTail(db).size : 0)
+        } }
     }
 
-    private static func readHashes(_ ids: [NodeID], _ db: Database, leafBlocks: Bool) throws -> [Hash] {
+    /// `size` is the ledger's (only read with `leafBlocks`): a `leaf_blocks` row is used only for a
+    /// block below it.
+    private static func readHashes(_ ids: [NodeID], _ db: Database, leafBlocks: Bool, size: UInt64) throws -> [Hash] {
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
         let stored = try readStoredNodes(ids.filter { $0.level >= minStoredLevel }.map(nodeKey), db)
         // Nodes below the stored levels lie in one aligned block of 16 leaves. Proofs and walks ask in
         // tree order, so the block last read is kept: the lowest siblings on one leaf's path all lie in
         // its block.
-        var reader = try BlockReader(db, leafBlocks: leafBlocks)
+        var reader = try BlockReader(db, leafBlocks: leafBlocks, size: size)
         var out: [Hash] = []
         out.reserveCapacity(ids.count)
         for id in ids {
@@ -301,6 +327,8 @@ public final class SQLiteLedgerStore: LedgerStore {
     private struct BlockReader {
         let db: Database
         let leafBlocks: Bool
+        /// The ledger's size: a `leaf_blocks` row for a block that reaches past it is corruption.
+        let size: UInt64
         let leafRows: FastStatement
         let blockRow: FastStatement?
         /// The block read last, and its nodes: all 30 of a complete block (`complete`), or the leaf
@@ -309,9 +337,10 @@ public final class SQLiteLedgerStore: LedgerStore {
         var nodes: [Hash] = []
         var complete = false
 
-        init(_ db: Database, leafBlocks: Bool) throws {
+        init(_ db: Database, leafBlocks: Bool, size: UInt64) throws {
             self.db = db
             self.leafBlocks = leafBlocks
+            self.size = size
             leafRows = try FastStatement(db, "SELECT idx, leaf_hash FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx")
             blockRow = leafBlocks ? try FastStatement(db, "SELECT nodes FROM leaf_blocks WHERE block = ?") : nil
             nodes.reserveCapacity(blockNodeCount)
@@ -351,6 +380,11 @@ public final class SQLiteLedgerStore: LedgerStore {
                     for k in 0..<blockNodeCount { nodes.append(Hash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(k * Hash.byteCount)..<((k + 1) * Hash.byteCount)]))!) }
                 }
                 complete = !nodes.isEmpty
+                // Written only by the append that completes a block: a row for a block the ledger has
+                // not completed was put there by other means, and is never used.
+                if complete && (b + 1) << UInt64(minStoredLevel) > size {
+                    throw LedgerError.corrupt("leaf block \(b) (entries \(b << UInt64(minStoredLevel))…) is stored, but the ledger has \(size) entries")
+                }
             }
             if !complete {
                 let first = Int64(b << UInt64(minStoredLevel))
@@ -469,7 +503,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
                 let insertBlock = try FastStatement(db, "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)")
-                var leaves = try BlockReader(db, leafBlocks: false)
+                var leaves = try BlockReader(db, leafBlocks: false, size: 0)
                 var index = tail.size
                 for p in 0..<parts {
                     for n in try build(tx, p) {
@@ -509,7 +543,7 @@ public final class SQLiteLedgerStore: LedgerStore {
     private func loadFrontier(_ db: Database, size: UInt64) throws -> MerkleFrontier {
         if let f = frontier.withLock({ $0 }), f.size == size { return f }
         let ids = MerkleFrontier.nodeIDs(forSize: size)
-        return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db, leafBlocks: hasLeafBlocks))
+        return try MerkleFrontier(size: size, hashes: Self.readHashes(ids, db, leafBlocks: hasLeafBlocks, size: size))
     }
 
     /// At the current end of the tree, from the cached right edge this process keeps (no read).

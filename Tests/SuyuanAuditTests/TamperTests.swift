@@ -470,11 +470,56 @@ private let rootsAfterK = ["checkpoint-root@15", "checkpoint-root@23", "checkpoi
         let l = try buildLedger(notices: 70)
         try tamper(l.path) { db in try db.execute(sql: "DELETE FROM leaf_blocks WHERE block = 1") }  // entries 16…31
         let r = try audit(l.path)
-        #expect(r.findings.count == 30 && r.findings.allSatisfy { $0.kind == "stored-node" && $0.found == "no stored node" }, "\(r.dump)")
+        #expect(r.findings.count == 30 && r.findings.allSatisfy { $0.kind == "stored-node" && $0.found.hasPrefix("no stored node (") }, "\(r.dump)")
+        #expect(r.findings.allSatisfy { $0.found.contains("leaf block 1 (entries 16…31) is missing") }, "\(r.dump)")
         for f in r.findings {
             let entries = f.expected.split(separator: "(entries ")[1].prefix { $0 != ")" }.split(separator: "…").compactMap { Int($0) }
             #expect(entries.count == 2 && entries[0] >= 16 && entries[1] <= 31, "\(f)")
         }
+    }
+
+    @Test("9e. derived rows inserted for a subtree the entries do not complete")
+    func strayDerivedRows() throws {
+        let l = try buildLedger(notices: 70)  // 71 entries: block 4 (entries 64…79) is incomplete
+        let forged = Data(repeating: 0xAB, count: 960)
+        // Plain inserts: the append-only triggers do not stop them.
+        let q = try DatabaseQueue(path: l.path)
+        try q.write { db in
+            try db.execute(sql: "INSERT INTO leaf_blocks (block, nodes) VALUES (4, ?)", arguments: [forged])
+            try db.execute(sql: "INSERT INTO nodes (id, hash) VALUES (?, ?)", arguments: [nodeKey(level: 5, index: 2), Data(forged.prefix(32))])
+        }
+        try q.close()
+        let r = try audit(l.path)
+        #expect(r.tags == ["stored-node@-", "stored-node@-"], "\(r.dump)")
+        #expect(r.findings.map(\.found) == ["nodes row level 5 index 2 (entries 64…95)", "leaf_blocks row 4 (entries 64…79)"], "\(r.dump)")
+        #expect(r.findings.allSatisfy { $0.expected == "no stored Merkle node beyond the 71 entries" })
+        // Nothing builds on them: reading the last block's nodes, or the root, names the row.
+        let store = try SQLiteLedgerStore(path: l.path)
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 70)]) } throws: { "\($0)".contains("leaf block 4 (entries 64…) is stored, but the ledger has 71 entries") }
+        #expect { _ = try store.root(size: 71) } throws: { "\($0)".contains("leaf block 4") }
+    }
+
+    @Test("9f. a changed stored node over an entry stored at another index is still reported")
+    func changedNodeOverMovedEntry() throws {
+        let l = try buildLedger(notices: 63)  // 64 entries: nodes over 0…15, …, 48…63, 0…31, 32…63, 0…63
+        let forged = SHA256.hash(Array("forged node".utf8))
+        try tamper(l.path) { db in
+            try db.execute(sql: "UPDATE entries SET idx = 64 WHERE idx = 63")  // same order, another index
+            try db.execute(sql: "UPDATE nodes SET hash = ? WHERE id = ?", arguments: [Data(forged.bytes), nodeKey(level: 4, index: 3)])
+        }
+        let r = try audit(l.path)
+        #expect(r.entryTags.contains("index@63"), "\(r.dump)")
+        #expect(r.findings.contains { $0.kind == "stored-node" && $0.expected.contains("level 4 index 3 (entries 48…63)") && $0.found == forged.hex }, "\(r.dump)")
+    }
+
+    @Test("9g. an entry moved to a higher index within the last block: no stored node is taken as missing",
+          arguments: [UInt64(47), UInt64(1000)])
+    func entryMovedWithinLastBlock(to index: UInt64) throws {
+        let l = try buildLedger(notices: 39)  // 40 entries: block 2 (entries 32…47) incomplete
+        try tamper(l.path) { db in try db.execute(sql: "UPDATE entries SET idx = ? WHERE idx = 33", arguments: [Int64(index)]) }
+        let r = try audit(l.path)
+        #expect(!r.tags.contains("stored-node@-"), "\(r.dump)")
+        #expect(r.entryTags.contains("index@33"), "\(r.dump)")
     }
 
     // MARK: 10. A stored leaf hash changed

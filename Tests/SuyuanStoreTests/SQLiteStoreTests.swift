@@ -193,6 +193,15 @@ import SuyuanStore
         try checkChain(path, expectedSize: UInt64(1 + writers * batches * perBatch))
     }
 
+    /// A version-4 file whose `leaf_blocks` table is gone is damaged, not read as version 3.
+    @Test func aVersion4FileWithoutItsLeafBlocksSaysSo() throws {
+        let dir = TempDir()
+        let (path, _) = try ledgerOf40Notices(in: dir)
+        try DatabaseQueue(path: path).writeWithoutTransaction { try $0.execute(sql: "DROP TABLE leaf_blocks") }
+        let store = try SQLiteLedgerStore(path: path)
+        #expect { _ = try store.hashes(for: [NodeID(level: 0, index: 3)]) } throws: { "\($0)".contains("no such table: leaf_blocks") }
+    }
+
     /// A version-3 file (no leaf blocks) proves the same read-only, from the leaf hashes, and is
     /// upgraded when opened for writing: a row for each complete block, as appends would have written.
     @Test func version3FilesAreUpgradedToLeafBlocks() throws {
