@@ -164,9 +164,10 @@ public struct Auditor: Sendable {
         }
         try state.checkTerms(store, upTo: UInt64(Int64.max))
         // Derived rows of subtrees the entries do not complete: written by other means, and a trap for
-        // the next append, which would build on them or fail to write its own.
-        for row in try store.storedNodes(beyond: state.frontier.size) {
-            state.add(Finding(index: nil, kind: "stored-node", expected: "no stored Merkle node beyond the \(state.frontier.size) entries", found: row))
+        // the next append, which would build on them or fail to write its own. (Against the store's
+        // end as it reads them, so an append landing meanwhile is not one.)
+        for row in try store.storedNodesPastEnd() {
+            state.add(Finding(index: nil, kind: "stored-node", expected: "no stored Merkle node past the last entry", found: row))
         }
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position

@@ -135,9 +135,10 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     /// hashes; the others it recomputes from the leaf hashes when read, so an audit has nothing
     /// stored to compare for them.
     func storesNode(_ id: NodeID, size: UInt64) -> Bool
-    /// The stored derived rows of subtrees that reach past the first `size` leaves, described for an
-    /// audit finding (none in a sound store: a subtree's rows are written by the append completing it).
-    func storedNodes(beyond size: UInt64) throws -> [String]
+    /// The stored derived rows of subtrees that reach past the last entry (read in one snapshot with
+    /// it), described for an audit finding: none in a sound store, where a subtree's rows are written
+    /// by the append that completes it.
+    func storedNodesPastEnd() throws -> [String]
 }
 
 extension LedgerStore {
@@ -145,7 +146,7 @@ extension LedgerStore {
     public func storesNode(_ id: NodeID, size: UInt64) -> Bool { id.level >= 1 }
 
     /// None: nodes are kept only as appends complete them.
-    public func storedNodes(beyond size: UInt64) throws -> [String] { [] }
+    public func storedNodesPastEnd() throws -> [String] { [] }
 
     public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: self) }
 

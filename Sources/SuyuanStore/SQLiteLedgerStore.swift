@@ -214,8 +214,9 @@ public final class SQLiteLedgerStore: LedgerStore {
         return hasLeafBlocks && (block + 1) << UInt64(Self.minStoredLevel) <= size
     }
 
-    public func storedNodes(beyond size: UInt64) throws -> [String] {
+    public func storedNodesPastEnd() throws -> [String] {
         try guarded { try pool.read { db in
+            let size = try Self.readTail(db).size
             var out: [String] = []
             // Level ≥ 4: the rows of each level from the first index past `size`.
             for level in Self.minStoredLevel..<64 {
@@ -224,13 +225,13 @@ public final class SQLiteLedgerStore: LedgerStore {
                 for id in try Int64.fetchAll(db, sql: "SELECT id FROM nodes WHERE id >= ? AND id < ? ORDER BY id",
                                              arguments: [Self.nodeKey(NodeID(level: level, index: first)), levelEnd]) {
                     let index = UInt64(id & 0x00FF_FFFF_FFFF_FFFF)
-                    out.append("nodes row level \(level) index \(index) (entries \(index << UInt64(level))…\((index + 1) << UInt64(level) - 1))")
+                    out.append("nodes row level \(level) index \(index) (entries \(index << UInt64(level))…\((index + 1) << UInt64(level) - 1)), past the \(size) entries")
                 }
             }
             if hasLeafBlocks {
                 for b in try Int64.fetchAll(db, sql: "SELECT block FROM leaf_blocks WHERE block >= ? ORDER BY block",
                                             arguments: [Int64(size >> UInt64(Self.minStoredLevel))]) {
-                    out.append("leaf_blocks row \(b) (entries \(b << Int64(Self.minStoredLevel))…\((b + 1) << Int64(Self.minStoredLevel) - 1))")
+                    out.append("leaf_blocks row \(b) (entries \(b << Int64(Self.minStoredLevel))…\((b + 1) << Int64(Self.minStoredLevel) - 1)), past the \(size) entries")
                 }
             }
             return out
