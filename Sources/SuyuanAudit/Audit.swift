@@ -163,11 +163,12 @@ public struct Auditor: Sendable {
                               found: "version \(v), written by a newer version of Suyuan: its index terms were not checked; audit with that version or a later one"))
         }
         try state.checkTerms(store, upTo: UInt64(Int64.max))
-        // Derived rows of subtrees the entries do not complete: written by other means, and a trap for
-        // the next append, which would build on them or fail to write its own. (Against the store's
-        // end as it reads them, so an append landing meanwhile is not one.)
-        for row in try store.storedNodesPastEnd() {
-            state.add(Finding(index: nil, kind: "stored-node", expected: "no stored Merkle node past the last entry", found: row))
+        // Derived rows missing for subtrees the entries read complete (readers then hash them from the
+        // leaves), or stored for subtrees past the store's end (written by other means, and a trap for
+        // the next append, which would build on them or fail to write its own). The end is read with
+        // the rows, so an append landing meanwhile is not one.
+        for problem in try store.derivedRowProblems(entries: state.frontier.size) {
+            state.add(Finding(index: nil, kind: "stored-node", expected: "a stored row for each complete subtree and none past the last entry", found: problem))
         }
         if !state.suspects.isEmpty { try findDuplicates(store, &state) }
         report.entries = position

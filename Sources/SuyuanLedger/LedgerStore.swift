@@ -135,10 +135,11 @@ public protocol LedgerStore: HashReader, AnyObject, Sendable {
     /// hashes; the others it recomputes from the leaf hashes when read, so an audit has nothing
     /// stored to compare for them.
     func storesNode(_ id: NodeID, size: UInt64) -> Bool
-    /// The stored derived rows of subtrees that reach past the last entry (read in one snapshot with
-    /// it), described for an audit finding: none in a sound store, where a subtree's rows are written
-    /// by the append that completes it.
-    func storedNodesPastEnd() throws -> [String]
+    /// Derived rows that are missing for subtrees the first `read` entries complete, or stored for
+    /// subtrees that reach past the last entry (read in one snapshot with the rows), each described for
+    /// an audit finding: none in a sound store, where a subtree's rows are written by the append that
+    /// completes it.
+    func derivedRowProblems(entries read: UInt64) throws -> [String]
 }
 
 extension LedgerStore {
@@ -146,7 +147,7 @@ extension LedgerStore {
     public func storesNode(_ id: NodeID, size: UInt64) -> Bool { id.level >= 1 }
 
     /// None: nodes are kept only as appends complete them.
-    public func storedNodesPastEnd() throws -> [String] { [] }
+    public func derivedRowProblems(entries read: UInt64) throws -> [String] { [] }
 
     public func root(size: UInt64) throws -> Hash { try RFC6962.root(size: size, reader: self) }
 
