@@ -162,7 +162,7 @@ public struct Auditor: Sendable {
             state.add(Finding(index: nil, kind: "index-version", expected: "a term index of version \(rules.termIndexVersion) or earlier",
                               found: "version \(v), written by a newer version of Suyuan: its index terms were not checked; audit with that version or a later one"))
         }
-        try state.checkTerms(store, upTo: UInt64(Int64.max))
+        try state.checkTermsPastEnd(store)
         // Derived rows missing for subtrees the entries read complete (readers then hash them from the
         // leaves), or stored for subtrees past the store's end (written by other means, and a trap for
         // the next append, which would build on them or fail to write its own). The end is read with
@@ -279,6 +279,20 @@ public struct Auditor: Sendable {
             }
             expectedTerms.removeAll(keepingCapacity: true)
             termsChecked = end
+        }
+
+        /// Reports index rows for entries that do not exist: past the store's end, read after the rows,
+        /// so the rows of an append that landed after the last entry was read (a live ledger) lie below
+        /// it and are not reported.
+        mutating func checkTermsPastEnd(_ store: any LedgerStore) throws {
+            guard auditor.newerIndexVersion == nil else { return }
+            let rows = try store.termRows(in: termsChecked..<UInt64(Int64.max))
+            let end = try store.tail().size
+            var stray: [UInt64: [String]] = [:]
+            for r in rows where r.index >= end { stray[r.index, default: []].append(r.term) }
+            for (i, terms) in stray.sorted(by: { $0.key < $1.key }) {
+                add(Finding(index: i, kind: "index-term", expected: "no index terms", found: terms.sorted().joined(separator: ", ")))
+            }
         }
 
         /// Compares the Merkle nodes the store holds with those recomputed from the entries: those it

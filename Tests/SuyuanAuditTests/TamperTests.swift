@@ -523,6 +523,17 @@ private let rootsAfterK = ["checkpoint-root@15", "checkpoint-root@23", "checkpoi
         #expect(r.entryTags.contains("index@33"), "\(r.dump)")
     }
 
+    @Test("9h. an index row for an entry that does not exist")
+    func termRowPastTheEnd() throws {
+        let l = try buildLedger()  // 31 entries
+        let q = try DatabaseQueue(path: l.path)
+        try q.write { try $0.execute(sql: "INSERT INTO terms (term, idx) VALUES ('product:forged', 500), ('attestation:x', 500)") }
+        try q.close()
+        let r = try audit(l.path)
+        #expect(r.tags == ["index-term@500"], "\(r.dump)")
+        #expect(r.findings.first?.expected == "no index terms" && r.findings.first?.found == "attestation:x, product:forged", "\(r.dump)")
+    }
+
     // MARK: 10. A stored leaf hash changed
 
     @Test("10. a stored leaf_hash changed, body intact", arguments: [UInt64(1), k, 30])
