@@ -300,8 +300,11 @@ public struct Auditor: Sendable {
         /// moved row can make larger). Nodes it keeps only once more entries complete their block wait
         /// for a later call (those of an incomplete last block, for ever: the store recomputes them).
         mutating func checkStoredNodes(_ store: any LedgerStore) throws {
-            let ready = pendingNodes.filter { store.storesNode($0.0, size: frontier.size) }
-            pendingNodes.removeAll { store.storesNode($0.0, size: frontier.size) }
+            var ready: [(NodeID, Hash)] = [], waiting: [(NodeID, Hash)] = []
+            for n in pendingNodes {
+                if store.storesNode(n.0, size: frontier.size) { ready.append(n) } else { waiting.append(n) }
+            }
+            pendingNodes = waiting
             guard !ready.isEmpty else { return }
             let stored: [Result<Hash, any Error>]
             do { stored = try store.hashes(for: ready.map(\.0)).map { .success($0) } } catch {

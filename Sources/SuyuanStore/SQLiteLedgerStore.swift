@@ -94,9 +94,10 @@ public final class SQLiteLedgerStore: LedgerStore {
             guard app == SQLiteLedgerStore.applicationID else { throw OpenError.notALedger(path, "an SQLite database of another application") }
             guard version <= SQLiteLedgerStore.schemaVersion else { throw OpenError.newerSchema(path, version) }
         }
-        if create || (version < SQLiteLedgerStore.schemaVersion && !readOnly) { try guarded { try migrate() } }
+        let migrates = create || (version < SQLiteLedgerStore.schemaVersion && !readOnly)
+        if migrates { try guarded { try migrate() } }
         // By the schema version, not by the table: a version-4 file without it is damaged, and says so.
-        leafBlocks.store(try guarded { try pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 } } >= 4, ordering: .relaxed)
+        leafBlocks.store(migrates || version >= 4, ordering: .relaxed)
     }
 
     /// Runs `body`, turning SQLite errors into `StorageError`s that say what happened to this file.
@@ -308,14 +309,12 @@ public final class SQLiteLedgerStore: LedgerStore {
     }
 
     public func hashes(for ids: [NodeID]) throws -> [Hash] {
-        try guarded { try pool.read { db in
-            try Self.readHashes(ids, db, leafBlocks: hasLeafBlocks, size: hasLeafBlocks ? try Self.readTail(db).size : 0)
-        } }
+        try guarded { try pool.read { try Self.readHashes(ids, $0, leafBlocks: hasLeafBlocks) } }
     }
 
-    /// `size` is the ledger's (only read with `leafBlocks`): a `leaf_blocks` row is used only for a
+    /// `size` is the ledger's (read from the file when nil): a `leaf_blocks` row is used only for a
     /// block below it.
-    private static func readHashes(_ ids: [NodeID], _ db: Database, leafBlocks: Bool, size: UInt64) throws -> [Hash] {
+    private static func readHashes(_ ids: [NodeID], _ db: Database, leafBlocks: Bool, size: UInt64? = nil) throws -> [Hash] {
         func missing(_ id: NodeID) -> LedgerError { .corrupt("missing Merkle node level \(id.level) index \(id.index)") }
         let stored = try readStoredNodes(ids.filter { $0.level >= minStoredLevel }.map(nodeKey), db)
         // Nodes below the stored levels lie in one aligned block of 16 leaves. Proofs and walks ask in
@@ -342,8 +341,9 @@ public final class SQLiteLedgerStore: LedgerStore {
     private struct BlockReader {
         let db: Database
         let leafBlocks: Bool
-        /// The ledger's size: a `leaf_blocks` row for a block that reaches past it is corruption.
-        let size: UInt64
+        /// The ledger's size, read on first use: a `leaf_blocks` row for a block that reaches past it is
+        /// corruption.
+        var size: UInt64?
         let leafRows: FastStatement
         let blockRow: FastStatement?
         /// The block read last, and its nodes: all 30 of a complete block (`complete`), or the leaf
@@ -352,7 +352,7 @@ public final class SQLiteLedgerStore: LedgerStore {
         var nodes: [Hash] = []
         var complete = false
 
-        init(_ db: Database, leafBlocks: Bool, size: UInt64) throws {
+        init(_ db: Database, leafBlocks: Bool, size: UInt64? = nil) throws {
             self.db = db
             self.leafBlocks = leafBlocks
             self.size = size
@@ -397,8 +397,12 @@ public final class SQLiteLedgerStore: LedgerStore {
                 complete = !nodes.isEmpty
                 // Written only by the append that completes a block: a row for a block the ledger has
                 // not completed was put there by other means, and is never used.
-                if complete && (b + 1) << UInt64(minStoredLevel) > size {
-                    throw LedgerError.corrupt("leaf block \(b) (entries \(b << UInt64(minStoredLevel))…) is stored, but the ledger has \(size) entries")
+                if complete {
+                    let size = try self.size ?? SQLiteLedgerStore.readTail(db).size
+                    self.size = size
+                    if (b + 1) << UInt64(minStoredLevel) > size {
+                        throw LedgerError.corrupt("leaf block \(b) (entries \(b << UInt64(minStoredLevel))…) is stored, but the ledger has \(size) entries")
+                    }
                 }
             }
             if !complete {
@@ -517,7 +521,7 @@ public final class SQLiteLedgerStore: LedgerStore {
                 let insertNode = try FastStatement(db, "INSERT INTO nodes (id, hash) VALUES (?, ?)")
                 let insertTerm = try FastStatement(db, "INSERT OR IGNORE INTO terms (term, idx) VALUES (?, ?)")
                 let insertBlock = try FastStatement(db, "INSERT INTO leaf_blocks (block, nodes) VALUES (?, ?)")
-                var leaves = try BlockReader(db, leafBlocks: false, size: 0)
+                var leaves = try BlockReader(db, leafBlocks: false)
                 var index = tail.size
                 for p in 0..<parts {
                     for n in try build(tx, p) {
