@@ -29,8 +29,10 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
+        // Ed25519 verification against per-key precomputed tables: field and curve arithmetic, no I/O.
+        .target(name: "CEd25519"),
         // SHA-256 (swift-crypto), Ed25519, random, encrypted key files (libsodium).
-        .target(name: "SuyuanCrypto", dependencies: ["CSodium", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "SuyuanCrypto", dependencies: ["CSodium", "CEd25519", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // JSON/JCS, DSSE PAE, signed notes, checkpoints, did:key, base64/base58: pure, no I/O.
         .target(name: "SuyuanFormats", dependencies: ["SuyuanCrypto"], swiftSettings: strict),
         // RFC 6962 hashing and proofs: pure.
@@ -146,7 +148,7 @@ let package = Package(
             path: "Tools/fuzz/Driver",
             swiftSettings: strict
         ),
-        .testTarget(name: "SuyuanCryptoTests", dependencies: ["SuyuanCrypto"], swiftSettings: strict),
+        .testTarget(name: "SuyuanCryptoTests", dependencies: ["SuyuanCrypto", "CSodium"], swiftSettings: strict),
         .testTarget(name: "SuyuanFormatsTests", dependencies: ["SuyuanFormats", "SuyuanCrypto"], swiftSettings: strict),
         .testTarget(name: "SuyuanMerkleTests", dependencies: ["SuyuanMerkle", "SuyuanCrypto"], swiftSettings: strict),
         .testTarget(
