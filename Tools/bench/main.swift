@@ -101,26 +101,29 @@ func timeRawVerify() -> Double {
     defer { verifyCPU.append((cpuNow() - c) / Double(n) * 1e6) }
     DispatchQueue.concurrentPerform(iterations: cores) { w in
         for i in stride(from: w, to: n, by: cores) {
-            precondition(keysFor[i].isValidSignature(statements[i].signature, for: messages[i]))
+            precondition(keysFor[i].libsodiumAccepts(statements[i].signature, for: messages[i]))
         }
     }
     return Double(n) / (now() - t)
 }
-nonisolated(unsafe) var verifyCPU: [Double] = []
-var verifyTimings = [timeRawVerify()]
-var verifyRate: Double { verifyTimings.max()! }
-print("(a) Ed25519 verify as the ledger checks it (PublicKey.isValidSignature: per-key tables for repeated signers, "
-      + "Specs/crypto.md §2.2), \(cores) cores: \(fmt(verifyTimings[0])) /s (timed again after each (c) run and (e); ratios use the best)")
-do {
+/// One timing of the same checks as the ledger makes them (`PublicKey.isValidSignature`, with per-key
+/// tables for repeated signers, Specs/crypto.md §2.2): (a').
+func timeLedgerVerify() -> Double {
     let t = now()
     DispatchQueue.concurrentPerform(iterations: cores) { w in
         for i in stride(from: w, to: messages.count, by: cores) {
-            precondition(keysFor[i].libsodiumAccepts(statements[i].signature, for: messages[i]))
+            precondition(keysFor[i].isValidSignature(statements[i].signature, for: messages[i]))
         }
     }
-    let rate = Double(messages.count) / (now() - t)
-    print("    libsodium's check alone, for reference: \(fmt(rate)) /s (\(String(format: "%.2f", verifyTimings[0] / rate)) × slower)")
+    return Double(messages.count) / (now() - t)
 }
+nonisolated(unsafe) var verifyCPU: [Double] = []
+var verifyTimings = [timeRawVerify()]
+var verifyRate: Double { verifyTimings.max()! }
+print("(a) libsodium Ed25519 verify, \(cores) cores: \(fmt(verifyTimings[0])) /s (timed again after each (c) run and (e); ratios use the best)")
+var tableTimings = [timeLedgerVerify()]
+print("(a') the same checks as the ledger makes them (per-key tables for repeated signers, Specs/crypto.md §2.2): "
+      + "\(fmt(tableTimings[0])) /s = \(String(format: "%.2f", tableTimings[0] / verifyTimings[0])) × (a) (timed again at the end)")
 
 // MARK: (b) raw SQLite inserts of comparable rows (same schema, 10k-row transactions, C API)
 
@@ -355,6 +358,7 @@ if !skipAudit {
     print("(e) audit of \(report.entries) entries: \(fmt(rate)) entries/s = \(fmt(100 * rate / verifyRate)) % of (a) (target ≥ 80 %)")
 }
 if skipAudit { verifyTimings.append(timeRawVerify()) }
+tableTimings.append(timeLedgerVerify())
 do {
     let bound = min(verifyRate, sqliteRate)
     print("ratios against the best raw verification of the run (\(verifyTimings.map(fmt).joined(separator: ", ")) /s):")
@@ -362,6 +366,12 @@ do {
     print("    (c) append, pipelined as the server appends: \(fmt(100 * pipelinedRate / bound)) % of min(a, b) (target ≥ 75 %)")
     print("    (c) append, \(submitters) concurrent submitters: \(fmt(100 * appendRate / bound)) % of min(a, b)")
     if let auditRate { print("    (e) audit: \(fmt(100 * auditRate / verifyRate)) % of (a) (target ≥ 80 %)") }
+    // The targets are set against libsodium's rate; against the faster checks the ledger makes, these
+    // ratios show how far its own work (not signature checking) now bounds it.
+    let tableRate = tableTimings.max()!, tableBound = min(tableRate, sqliteRate)
+    print("  and against the best (a') of the run (\(tableTimings.map(fmt).joined(separator: ", ")) /s), no target:")
+    print("    (c) append, pipelined as the server appends: \(fmt(100 * pipelinedRate / tableBound)) % of min(a', b)")
+    if let auditRate { print("    (e) audit: \(fmt(100 * auditRate / tableRate)) % of (a')") }
 }
 print("peak RSS: \(fmt(peakRSSMiB())) MiB (includes the benchmark's in-memory statements)")
 if keep { print("ledgers kept in \(dir)") }

@@ -355,7 +355,7 @@ extension Load {
         let rate = Double(appended) / seconds
         print("suyuan-load: \(cores) cores, ledger of \(entries) entries served on 127.0.0.1:\(port) by a second process")
         print(String(format: "suyuan mirror: %lld entries in %.2f s = %.0f entries/s", appended, seconds, rate))
-        print(String(format: "Ed25519 verification alone of %d of them on %d cores: %.0f entries/s (mirroring at %.0f%% of it)",
+        print(String(format: "their signatures checked alone (as the ledger checks them), %d of them on %d cores: %.0f entries/s (mirroring at %.0f%% of it)",
                      sample.count, cores, verifyRate, 100 * rate / verifyRate))
     }
 }
