@@ -52,38 +52,58 @@ public enum Base64 {
 
     /// Decodes canonical padded base64; nil for anything `encode` would not have produced.
     public static func decode(_ text: String) -> [UInt8]? {
-        decode(utf8: Array(text.utf8))
+        var text = text
+        return text.withUTF8 { decode(ascii: $0) }
     }
 
     /// Decodes canonical padded base64 from its ASCII bytes.
     static func decode(utf8 s: [UInt8]) -> [UInt8]? {
+        s.withUnsafeBufferPointer { decode(ascii: $0) }
+    }
+
+    private static func decode(ascii s: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard s.count % 4 == 0 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(s.count / 4 * 3)
-        var i = 0
-        while i < s.count {
-            let last = i + 4 == s.count
-            let c0 = values[Int(s[i])], c1 = values[Int(s[i + 1])]
-            guard c0 != 0xff, c1 != 0xff else { return nil }
-            if last && s[i + 2] == pad {
-                // "xx==": one byte; the low 4 bits of the second character must be zero.
-                guard s[i + 3] == pad, c1 & 0x0f == 0 else { return nil }
-                out.append(c0 << 2 | c1 >> 4)
-            } else if last && s[i + 3] == pad {
-                // "xxx=": two bytes; the low 2 bits of the third character must be zero.
-                let c2 = values[Int(s[i + 2])]
-                guard c2 != 0xff, c2 & 0x03 == 0 else { return nil }
-                out.append(c0 << 2 | c1 >> 4)
-                out.append(c1 << 4 | c2 >> 2)
-            } else {
-                let c2 = values[Int(s[i + 2])], c3 = values[Int(s[i + 3])]
-                guard c2 != 0xff, c3 != 0xff else { return nil }
-                out.append(c0 << 2 | c1 >> 4)
-                out.append(c1 << 4 | c2 >> 2)
-                out.append(c2 << 6 | c3)
+        guard s.count > 0 else { return [] }
+        // The last group may carry padding; every group before it is four alphabet characters.
+        let padding = s[s.count - 1] == pad ? (s[s.count - 2] == pad ? 2 : 1) : 0
+        let count = s.count / 4 * 3 - padding
+        var valid = true
+        let out = values.withUnsafeBufferPointer { v in
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                var i = 0, o = 0
+                let full = padding == 0 ? s.count : s.count - 4
+                while i < full {
+                    let c0 = v[Int(s[i])], c1 = v[Int(s[i + 1])], c2 = v[Int(s[i + 2])], c3 = v[Int(s[i + 3])]
+                    // Alphabet values are below 64; anything else is 0xff.
+                    if (c0 | c1 | c2 | c3) & 0xc0 != 0 { valid = false; break }
+                    buffer[o] = c0 << 2 | c1 >> 4
+                    buffer[o + 1] = c1 << 4 | c2 >> 2
+                    buffer[o + 2] = c2 << 6 | c3
+                    i += 4
+                    o += 3
+                }
+                if valid && padding > 0 {
+                    let c0 = v[Int(s[i])], c1 = v[Int(s[i + 1])]
+                    if c0 == 0xff || c1 == 0xff {
+                        valid = false
+                    } else if padding == 2 {
+                        // "xx==": one byte; the low 4 bits of the second character must be zero.
+                        if c1 & 0x0f != 0 { valid = false } else { buffer[o] = c0 << 2 | c1 >> 4; o += 1 }
+                    } else {
+                        // "xxx=": two bytes; the low 2 bits of the third character must be zero.
+                        let c2 = v[Int(s[i + 2])]
+                        if c2 == 0xff || c2 & 0x03 != 0 {
+                            valid = false
+                        } else {
+                            buffer[o] = c0 << 2 | c1 >> 4
+                            buffer[o + 1] = c1 << 4 | c2 >> 2
+                            o += 2
+                        }
+                    }
+                }
+                initialized = valid ? o : 0
             }
-            i += 4
         }
-        return out
+        return valid ? out : nil
     }
 }

@@ -138,6 +138,26 @@ import Testing
         }
     }
 
+    @Test func base64DecodesExactlyTheCanonicalStrings() {
+        // Random strings of whole groups, mostly of the alphabet, some ending in one or two "=", some with
+        // a stray byte: accepted exactly when Foundation decodes them and encodes the result back to the
+        // same string.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let stray: [Character] = ["=", "-", "_", " ", "\n", "é", "\u{0}"]
+        var accepted = 0, refused = 0
+        for n in 0..<4000 {
+            var text = (0..<(4 * Int.random(in: 1...4))).map { _ in alphabet.randomElement()! }
+            if n % 3 == 0 { text[text.count - 1] = "=" }
+            if n % 6 == 0 { text[text.count - 2] = "=" }
+            if n % 5 == 0 { text[Int.random(in: 0..<text.count)] = stray.randomElement()! }
+            let t = String(text)
+            let foundation = Data(base64Encoded: t).flatMap { $0.base64EncodedString() == t ? [UInt8]($0) : nil }
+            #expect(Base64.decode(t) == foundation, "\(t.debugDescription)")
+            if foundation != nil { accepted += 1 } else { refused += 1 }
+        }
+        #expect(accepted > 1000 && refused > 1000)
+    }
+
     // MARK: Base58 and did:key
 
     @Test func base58KnownAnswers() throws {
