@@ -23,15 +23,19 @@ public struct PublicKey: Hashable, Sendable {
     /// A key that signs often is checked against its precomputed table (§2.2); whatever the table does
     /// not accept is decided by libsodium.
     public func isValidSignature(_ signature: [UInt8], for message: some Collection<UInt8>) -> Bool {
+        isValidSignature(signature, for: message, signers: .shared)
+    }
+
+    /// As above, with the tables of `signers`.
+    func isValidSignature(_ signature: [UInt8], for message: some Collection<UInt8>, signers: RepeatedSigners) -> Bool {
         guard signature.count == PublicKey.signatureByteCount else { return false }
         Sodium.ensure()
         let check: (UnsafeBufferPointer<UInt8>) -> Bool = { m in
-            if let table = RepeatedSigners.table(for: self.bytes),
-               table.accepts(signature, key: self.bytes, message: m) {
+            if let table = signers.table(for: self.bytes), table.accepts(signature, key: self.bytes, message: m) {
                 return true
             }
             let ok = crypto_sign_verify_detached(signature, m.baseAddress, UInt64(m.count), self.bytes) == 0
-            if ok { RepeatedSigners.noteAccepted(self.bytes) }
+            if ok { signers.noteAccepted(self.bytes) }
             return ok
         }
         if let r = message.withContiguousStorageIfAvailable(check) { return r }

@@ -41,34 +41,40 @@ final class KeyTable: @unchecked Sendable {
 }
 
 /// The tables of keys that sign often. A key gets one after libsodium has accepted `threshold` of its
-/// signatures, so its encoding is known to pass libsodium's checks on `A`; at most `capacity` tables
-/// are kept (about 280 KB each), and counting and tables start again when they are full.
-enum RepeatedSigners {
-    static let threshold = 32
-    static let capacity = 64
+/// signatures, so its encoding is known to pass libsodium's checks on `A`. At most `capacity` tables are
+/// kept (about 280 KB each) and signatures are counted for at most `counted` keys; each starts again
+/// when it is full.
+final class RepeatedSigners: Sendable {
+    /// The set `PublicKey.isValidSignature` uses.
+    static let shared = RepeatedSigners(threshold: 32, capacity: 64, counted: 4096)
+
+    let threshold: Int, capacity: Int, counted: Int
 
     private struct State {
         var accepted: [[UInt8]: Int] = [:]
         var tables: [[UInt8]: KeyTable] = [:]
     }
-    private static let state = Mutex(State())
+    private let state = Mutex(State())
 
-    static func table(for key: [UInt8]) -> KeyTable? { state.withLock { $0.tables[key] } }
+    init(threshold: Int, capacity: Int, counted: Int) {
+        self.threshold = threshold
+        self.capacity = capacity
+        self.counted = counted
+    }
+
+    func table(for key: [UInt8]) -> KeyTable? { state.withLock { $0.tables[key] } }
 
     /// Counts one signature libsodium accepted; the call that reaches the threshold builds the table.
-    static func noteAccepted(_ key: [UInt8]) {
+    func noteAccepted(_ key: [UInt8]) {
         let reached = state.withLock { s -> Bool in
-            if s.accepted.count >= 4 * capacity { s.accepted.removeAll(keepingCapacity: true) }
             let n = s.accepted[key, default: 0] + 1
+            if n == 1 && s.accepted.count >= counted { s.accepted.removeAll(keepingCapacity: true) }
             s.accepted[key] = n < threshold ? n : nil
             return n == threshold
         }
         guard reached, let table = KeyTable(key: key) else { return }
         state.withLock { s in
-            if s.tables.count >= capacity {
-                s.tables.removeAll(keepingCapacity: true)
-                s.accepted.removeAll(keepingCapacity: true)
-            }
+            if s.tables.count >= capacity { s.tables.removeAll(keepingCapacity: true) }
             s.tables[key] = table
         }
     }

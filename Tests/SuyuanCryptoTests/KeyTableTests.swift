@@ -136,28 +136,61 @@ import Testing
     }
 
     @Test func aKeyGetsItsTableAfterEnoughAcceptedSignaturesAndKeepsItsVerdicts() {
+        // A set of its own, so that other tests running meanwhile cannot start it again.
+        let signers = RepeatedSigners(threshold: 32, capacity: 64, counted: 4096)
         let key = SecretKey.generate(), pk = key.publicKey
         let other = SecretKey.generate()
-        #expect(RepeatedSigners.table(for: pk.bytes) == nil)
+        #expect(signers.table(for: pk.bytes) == nil)
         // Refused signatures never count.
-        for i in 0..<(2 * RepeatedSigners.threshold) {
+        for i in 0..<(2 * signers.threshold) {
             let m = Array("forged \(i)".utf8)
-            #expect(!pk.isValidSignature(other.sign(m), for: m))
+            #expect(!pk.isValidSignature(other.sign(m), for: m, signers: signers))
         }
-        #expect(RepeatedSigners.table(for: pk.bytes) == nil)
-        for i in 0..<RepeatedSigners.threshold {
+        #expect(signers.table(for: pk.bytes) == nil)
+        for i in 0..<signers.threshold {
             let m = Array("statement \(i)".utf8)
-            #expect(pk.isValidSignature(key.sign(m), for: m))
+            #expect(pk.isValidSignature(key.sign(m), for: m, signers: signers))
         }
-        #expect(RepeatedSigners.table(for: pk.bytes) != nil)
-        // Now through the table: valid, corrupted, another signer's, another message.
+        #expect(signers.table(for: pk.bytes) != nil)
+        // Now through the table: valid, corrupted, another signer's, another message, too short.
         let m = Array("after".utf8), sig = key.sign(m)
-        #expect(pk.isValidSignature(sig, for: m))
+        #expect(pk.isValidSignature(sig, for: m, signers: signers))
+        #expect(sig.withUnsafeBufferPointer { s in m.withUnsafeBufferPointer { signers.table(for: pk.bytes)!.accepts(s.baseAddress!, key: pk.bytes, message: $0) } })
         var bad = sig
         bad[40] ^= 4
-        #expect(!pk.isValidSignature(bad, for: m))
-        #expect(!pk.isValidSignature(other.sign(m), for: m))
-        #expect(!pk.isValidSignature(sig, for: m + [0]))
-        #expect(!pk.isValidSignature(Array(sig.prefix(63)), for: m))
+        #expect(!pk.isValidSignature(bad, for: m, signers: signers))
+        #expect(!pk.isValidSignature(other.sign(m), for: m, signers: signers))
+        #expect(!pk.isValidSignature(sig, for: m + [0], signers: signers))
+        #expect(!pk.isValidSignature(Array(sig.prefix(63)), for: m, signers: signers))
+        // Non-contiguous message bytes take the same path.
+        #expect(pk.isValidSignature(sig, for: m.lazy.map { $0 }, signers: signers))
+    }
+
+    @Test func tablesAndCountsStartAgainWhenFull() throws {
+        let signers = RepeatedSigners(threshold: 3, capacity: 2, counted: 2)
+        let keys = (0..<4).map { _ in SecretKey.generate() }
+        func sign(_ k: Int, times: Int) {
+            for i in 0..<times {
+                let m = Array("m\(i)".utf8)
+                #expect(keys[k].publicKey.isValidSignature(keys[k].sign(m), for: m, signers: signers))
+            }
+        }
+        func hasTable(_ k: Int) -> Bool { signers.table(for: keys[k].publicKey.bytes) != nil }
+        sign(0, times: 3)
+        sign(1, times: 3)
+        #expect(hasTable(0) && hasTable(1))
+        // A third table: the set is full, so it starts again with the new one alone.
+        sign(2, times: 3)
+        #expect(!hasTable(0) && !hasTable(1) && hasTable(2))
+        // Counting: key 0 counts 2 and key 1 one, which fills the count; a new key starts it again, so
+        // key 0 needs three more.
+        sign(0, times: 2)
+        sign(1, times: 1)
+        sign(3, times: 1)
+        #expect(!hasTable(0))
+        sign(0, times: 1)
+        #expect(!hasTable(0))
+        sign(0, times: 2)
+        #expect(hasTable(0))
     }
 }
