@@ -10,12 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef SUYUAN_ED25519_W
-#define SUYUAN_ED25519_W 6
-#endif
-
 enum {
-    W = SUYUAN_ED25519_W,                 /* bits per signed digit */
+    W = 7,                                /* bits per signed digit */
     DIGITS = (253 + W - 1) / W,           /* scalars are below L < 2^253 */
     POINTS = 1 << (W - 1),                /* |digit| ≤ 2^(W−1) */
 };
@@ -371,9 +367,17 @@ static int table_fill(struct suyuan_ed25519_table *table, const ge *point) {
     return 1;
 }
 
+/* As libsodium's ge25519_is_canonical: the 255-bit y is below p. */
+static int y_is_canonical(const unsigned char s[32]) {
+    if ((s[31] & 0x7f) != 0x7f) return 1;
+    for (int i = 30; i > 0; i--)
+        if (s[i] != 0xff) return 1;
+    return s[0] < 0xed;
+}
+
 suyuan_ed25519_table *suyuan_ed25519_table_new(const unsigned char pk[32]) {
     ge a;
-    if (!ge_frombytes(&a, pk)) return NULL;
+    if (!y_is_canonical(pk) || suyuan_ed25519_has_small_order(pk) || !ge_frombytes(&a, pk)) return NULL;
     struct suyuan_ed25519_table *table = malloc(sizeof *table);
     if (!table) return NULL;
     if (!table_fill(table, &a)) {

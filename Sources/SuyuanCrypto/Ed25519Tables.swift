@@ -8,7 +8,8 @@ final class KeyTable: @unchecked Sendable {
     // Written once by `suyuan_ed25519_table_new`, then only read; freed with the last reference.
     private let table: OpaquePointer
 
-    /// A table for `key`; nil when the bytes are not a curve point or memory is short.
+    /// A table for `key`; nil when libsodium would refuse the bytes as a public key (non-canonical,
+    /// of small order, not a curve point) or memory is short.
     init?(key: [UInt8]) {
         guard key.count == PublicKey.byteCount, let t = suyuan_ed25519_table_new(key) else { return nil }
         table = t
@@ -67,6 +68,8 @@ final class RepeatedSigners: Sendable {
     /// Counts one signature libsodium accepted; the call that reaches the threshold builds the table.
     func noteAccepted(_ key: [UInt8]) {
         let reached = state.withLock { s -> Bool in
+            // Another thread may have built it while this signature was checked by libsodium.
+            guard s.tables[key] == nil else { return false }
             let n = s.accepted[key, default: 0] + 1
             if n == 1 && s.accepted.count >= counted { s.accepted.removeAll(keepingCapacity: true) }
             s.accepted[key] = n < threshold ? n : nil
@@ -74,6 +77,7 @@ final class RepeatedSigners: Sendable {
         }
         guard reached, let table = KeyTable(key: key) else { return }
         state.withLock { s in
+            guard s.tables[key] == nil else { return }
             if s.tables.count >= capacity { s.tables.removeAll(keepingCapacity: true) }
             s.tables[key] = table
         }

@@ -17,8 +17,9 @@
 
 typedef struct suyuan_ed25519_table suyuan_ed25519_table;
 
-/* A table for the point encoded by `pk`, or NULL if `pk` does not decode to a curve point or
-   memory is short. Release it with suyuan_ed25519_table_free. */
+/* A table for the point encoded by `pk`, or NULL if `pk` is not one libsodium accepts as a public
+   key (a non-canonical encoding, a point of small order, or no curve point) or memory is short.
+   Release it with suyuan_ed25519_table_free. */
 suyuan_ed25519_table *suyuan_ed25519_table_new(const unsigned char pk[32]);
 
 void suyuan_ed25519_table_free(suyuan_ed25519_table *table);
