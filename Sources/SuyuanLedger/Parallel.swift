@@ -100,8 +100,18 @@ public enum Parallel {
             kept.withLock { $0.append(value) }
             return
         }
-        DispatchQueue.global(qos: .utility).async { withExtendedLifetime(value) {} }
+        releases.enter()
+        DispatchQueue.global(qos: .utility).async {
+            withExtendedLifetime(value) {}
+            releases.leave()
+        }
     }
+
+    /// Waits until every value given to `releaseInBackground` so far is released (benchmarks: so that
+    /// one run's teardown does not share the cores with the next run).
+    public static func waitForBackgroundReleases() { releases.wait() }
+
+    private static let releases = DispatchGroup()
 
     /// For a process that exits once its one task is done (a command-line verification): what is
     /// given to `releaseInBackground` from now on is kept, not torn down object by object on a core

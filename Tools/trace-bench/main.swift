@@ -98,7 +98,7 @@ func ms(_ x: Double) -> String { String(format: x >= 100 ? "%.0f ms" : x >= 10 ?
 func sec(_ x: Double) -> String { String(format: "%.1f s", x) }
 
 /// Runs `body` `runs` times (after one warm-up run, timed apart) and returns the latencies. The
-/// result of each run is released before the next one's clock starts: tearing down a 10,000-event
+/// result of each run is released, and whatever it handed to `Parallel.releaseInBackground` torn down, before the next one's clock starts: tearing down a 10,000-event
 /// verification takes tens of milliseconds on one thread, and is no part of making the next one (a
 /// command-line `suyuan verify` exits without it).
 func measure<T>(_ runs: Int, _ body: () throws -> T) rethrows -> (Latencies, T) {
@@ -108,6 +108,7 @@ func measure<T>(_ runs: Int, _ body: () throws -> T) rethrows -> (Latencies, T) 
     var wall: [Double] = [], cpu: [Double] = []
     for _ in 0..<runs {
         last = nil
+        Parallel.waitForBackgroundReleases()
         let (t, c) = (seconds(), cpuSeconds())
         last = try body()
         wall.append(seconds() - t)
