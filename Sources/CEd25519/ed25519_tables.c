@@ -100,16 +100,8 @@ static void fe_neg(fe *h, const fe *f) {
     fe_sub(h, &zero, f);
 }
 
-/* Inputs' limbs below 2^54; the result's below 2^52. */
-static void fe_mul(fe *h, const fe *f, const fe *g) {
-    uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
-    uint64_t g0 = g->v[0], g1 = g->v[1], g2 = g->v[2], g3 = g->v[3], g4 = g->v[4];
-    uint64_t g1_19 = 19 * g1, g2_19 = 19 * g2, g3_19 = 19 * g3, g4_19 = 19 * g4;
-    u128 r0 = (u128)f0 * g0 + (u128)f1 * g4_19 + (u128)f2 * g3_19 + (u128)f3 * g2_19 + (u128)f4 * g1_19;
-    u128 r1 = (u128)f0 * g1 + (u128)f1 * g0 + (u128)f2 * g4_19 + (u128)f3 * g3_19 + (u128)f4 * g2_19;
-    u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3 * g4_19 + (u128)f4 * g3_19;
-    u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4 * g4_19;
-    u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
+/* The five 128-bit column sums of a product, carried into limbs below 2^52. */
+static inline void fe_carry_wide(fe *h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
     r1 += (uint64_t)(r0 >> 51);
     r2 += (uint64_t)(r1 >> 51);
     r3 += (uint64_t)(r2 >> 51);
@@ -122,6 +114,19 @@ static void fe_mul(fe *h, const fe *f, const fe *g) {
     h->v[4] = (uint64_t)r4 & MASK;
 }
 
+/* Inputs' limbs below 2^54; the result's below 2^52. */
+static void fe_mul(fe *h, const fe *f, const fe *g) {
+    uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
+    uint64_t g0 = g->v[0], g1 = g->v[1], g2 = g->v[2], g3 = g->v[3], g4 = g->v[4];
+    uint64_t g1_19 = 19 * g1, g2_19 = 19 * g2, g3_19 = 19 * g3, g4_19 = 19 * g4;
+    u128 r0 = (u128)f0 * g0 + (u128)f1 * g4_19 + (u128)f2 * g3_19 + (u128)f3 * g2_19 + (u128)f4 * g1_19;
+    u128 r1 = (u128)f0 * g1 + (u128)f1 * g0 + (u128)f2 * g4_19 + (u128)f3 * g3_19 + (u128)f4 * g2_19;
+    u128 r2 = (u128)f0 * g2 + (u128)f1 * g1 + (u128)f2 * g0 + (u128)f3 * g4_19 + (u128)f4 * g3_19;
+    u128 r3 = (u128)f0 * g3 + (u128)f1 * g2 + (u128)f2 * g1 + (u128)f3 * g0 + (u128)f4 * g4_19;
+    u128 r4 = (u128)f0 * g4 + (u128)f1 * g3 + (u128)f2 * g2 + (u128)f3 * g1 + (u128)f4 * g0;
+    fe_carry_wide(h, r0, r1, r2, r3, r4);
+}
+
 static void fe_sq(fe *h, const fe *f) {
     uint64_t f0 = f->v[0], f1 = f->v[1], f2 = f->v[2], f3 = f->v[3], f4 = f->v[4];
     uint64_t d0 = 2 * f0, d1 = 2 * f1, d2 = 2 * f2, d3 = 2 * f3;
@@ -131,16 +136,7 @@ static void fe_sq(fe *h, const fe *f) {
     u128 r2 = (u128)d0 * f2 + (u128)f1 * f1 + (u128)d3 * f4_19;
     u128 r3 = (u128)d0 * f3 + (u128)d1 * f2 + (u128)f4 * f4_19;
     u128 r4 = (u128)d0 * f4 + (u128)d1 * f3 + (u128)f2 * f2;
-    r1 += (uint64_t)(r0 >> 51);
-    r2 += (uint64_t)(r1 >> 51);
-    r3 += (uint64_t)(r2 >> 51);
-    r4 += (uint64_t)(r3 >> 51);
-    u128 c0 = (u128)((uint64_t)r0 & MASK) + (r4 >> 51) * 19;
-    h->v[0] = (uint64_t)c0 & MASK;
-    h->v[1] = ((uint64_t)r1 & MASK) + (uint64_t)(c0 >> 51);
-    h->v[2] = (uint64_t)r2 & MASK;
-    h->v[3] = (uint64_t)r3 & MASK;
-    h->v[4] = (uint64_t)r4 & MASK;
+    fe_carry_wide(h, r0, r1, r2, r3, r4);
 }
 
 static void fe_sqn(fe *h, const fe *f, int n) {
