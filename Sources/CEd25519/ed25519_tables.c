@@ -385,8 +385,6 @@ suyuan_ed25519_table *suyuan_ed25519_table_new(const unsigned char pk[32]) {
 
 void suyuan_ed25519_table_free(suyuan_ed25519_table *table) { free(table); }
 
-size_t suyuan_ed25519_table_size(void) { return sizeof(struct suyuan_ed25519_table); }
-
 static struct suyuan_ed25519_table *base_table;
 static pthread_once_t base_once = PTHREAD_ONCE_INIT;
 

@@ -1,12 +1,10 @@
 #ifndef SUYUAN_ED25519_TABLES_H
 #define SUYUAN_ED25519_TABLES_H
 
-#include <stddef.h>
-
 /*
  * Ed25519 verification with a precomputed table per public key (Specs/crypto.md, "Repeated signers").
  *
- * For a key A that signs many statements, the table holds the multiples j·2^(w·i)·A in affine
+ * For a key A that signs many statements, the table holds the multiples j·2^(7i)·A in affine
  * Niels form, so checking a signature needs no doublings: R' = [s]B − [h]A is a sum of one table
  * point per nonzero signed digit of s and of h. Everything here handles public data only and is
  * variable-time. The caller (SuyuanCrypto) keeps libsodium's acceptance rules: it builds tables only
@@ -23,9 +21,6 @@ typedef struct suyuan_ed25519_table suyuan_ed25519_table;
 suyuan_ed25519_table *suyuan_ed25519_table_new(const unsigned char pk[32]);
 
 void suyuan_ed25519_table_free(suyuan_ed25519_table *table);
-
-/* Bytes of memory one table holds. */
-size_t suyuan_ed25519_table_size(void);
 
 /* 1 when the canonical encoding of [s]B − [h]A equals `r`, else 0. Requires s < L and h < L
    (little-endian scalars), which the caller has checked. */
