@@ -31,7 +31,7 @@ public struct PublicKey: Hashable, Sendable {
         guard signature.count == PublicKey.signatureByteCount else { return false }
         Sodium.ensure()
         let check: (UnsafeBufferPointer<UInt8>) -> Bool = { m in
-            if let table = signers.table(for: self.bytes), table.accepts(signature, key: self.bytes, message: m) {
+            if let table = signers.table(for: self.bytes), table.accepts(signature, message: m) {
                 return true
             }
             let ok = crypto_sign_verify_detached(signature, m.baseAddress, UInt64(m.count), self.bytes) == 0

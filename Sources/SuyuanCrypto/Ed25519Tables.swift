@@ -7,19 +7,22 @@ import Synchronization
 final class KeyTable: @unchecked Sendable {
     // Written once by `suyuan_ed25519_table_new`, then only read; freed with the last reference.
     private let table: OpaquePointer
+    /// The encoded key A the table is of.
+    let key: [UInt8]
 
     /// A table for `key`; nil when libsodium would refuse the bytes as a public key (non-canonical,
     /// of small order, not a curve point) or memory is short.
     init?(key: [UInt8]) {
         guard key.count == PublicKey.byteCount, let t = suyuan_ed25519_table_new(key) else { return nil }
         table = t
+        self.key = key
     }
 
     deinit { suyuan_ed25519_table_free(table) }
 
     /// True when `[S]B − [k]A` encodes to `R`, `k = SHA-512(R ‖ A ‖ M) mod L`, with `S` canonical and
     /// `R` not of small order: libsodium's rule for a key it has accepted. False never decides a refusal.
-    func accepts(_ signature: UnsafePointer<UInt8>, key: [UInt8], message: UnsafeBufferPointer<UInt8>) -> Bool {
+    func accepts(_ signature: UnsafePointer<UInt8>, message: UnsafeBufferPointer<UInt8>) -> Bool {
         guard suyuan_ed25519_scalar_is_canonical(signature + 32) == 1,
               suyuan_ed25519_has_small_order(signature) == 0 else { return false }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 96) { buffer in
